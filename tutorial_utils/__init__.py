@@ -1,0 +1,51 @@
+"""Attention, step by step: the tested reference package the lessons build toward.
+
+Modules (one concern each): blocks, soft_attention, hard_attention, harmonious, hacnn,
+checkpoint, tracing, device, timing, images, plotting, validation.
+"""
+
+from .blocks import ConvBlock, InceptionA, InceptionB
+from .checkpoint import load_checkpoint, read_state_dict
+from .device import describe_device, pick_device
+from .hacnn import HACNN, StageRecord, count_parameters
+from .hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
+from .harmonious import HarmoniousAttention
+from .images import hacnn_batch, load_sample_image, sample_image_names
+from .plotting import draw_boxes, overlay_map, show_image
+from .soft_attention import ChannelAttention, SoftAttention, SpatialAttention
+from .timing import Timing, time_call
+from .tracing import format_trace, print_shapes, trace_shapes
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HACNN",
+    "ChannelAttention",
+    "ConvBlock",
+    "HardAttention",
+    "HarmoniousAttention",
+    "InceptionA",
+    "InceptionB",
+    "SoftAttention",
+    "SpatialAttention",
+    "StageRecord",
+    "Timing",
+    "count_parameters",
+    "crop_region",
+    "describe_device",
+    "draw_boxes",
+    "format_trace",
+    "hacnn_batch",
+    "load_checkpoint",
+    "load_sample_image",
+    "overlay_map",
+    "pick_device",
+    "print_shapes",
+    "read_state_dict",
+    "region_theta",
+    "sample_image_names",
+    "show_image",
+    "theta_to_boxes",
+    "time_call",
+    "trace_shapes",
+]

@@ -1,0 +1,67 @@
+"""Sample photographs from data/, loaded offline, and their preparation for HA-CNN."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+# ImageNet statistics, the normalisation torchreid trains HA-CNN with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def data_dir() -> Path:
+    """The data/ folder: $ATTENTION_DATA_DIR if set, else the one beside this package."""
+    return Path(os.environ.get("ATTENTION_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+
+
+def sample_image_names() -> list[str]:
+    """Names of the bundled photographs, e.g. ['astronaut', 'camera', ...]."""
+    return sorted(p.stem for p in data_dir().glob("*.jpg"))
+
+
+def load_sample_image(name: str) -> torch.Tensor:
+    """A bundled photograph as a float tensor (3, H, W) in [0, 1]."""
+    path = data_dir() / f"{name}.jpg"
+    if not path.is_file():
+        raise ValueError(f"no sample image {name!r}; choose one of {sample_image_names()}")
+    array = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(3, H, W) -> (3, *size), bilinear with antialiasing (downscaling without aliasing)."""
+    resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)
+    return resized[0].clamp(0, 1)
+
+
+def crop_to_aspect(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Centre-crop (3, H, W) to the height:width ratio of ``size``, so a resize won't squash it."""
+    h, w = image.shape[-2:]
+    target_ratio = size[0] / size[1]
+    if h / w > target_ratio:  # too tall: trim top and bottom
+        new_h = round(w * target_ratio)
+        top = (h - new_h) // 2
+        return image[..., top : top + new_h, :]
+    new_w = round(h / target_ratio)
+    left = (w - new_w) // 2
+    return image[..., :, left : left + new_w]
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> ImageNet-normalised, as HA-CNN's input expects."""
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    return (images - mean) / std
+
+
+def hacnn_batch(names: list[str], size: tuple[int, int] = (160, 64)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample images resized to ``size``: (pictures in [0, 1], normalised batch), both (N, 3, *size)."""
+    images = [crop_to_aspect(load_sample_image(n), size) for n in names]
+    pictures = torch.stack([resize_image(image, size) for image in images])
+    return pictures, normalize(pictures)
