@@ -7,6 +7,7 @@ checkpoint, tracing, device, timing, images, plotting, validation.
 from .blocks import ConvBlock, InceptionA, InceptionB
 from .checkpoint import load_checkpoint, read_state_dict
 from .device import describe_device, pick_device
+from .exercises import check_exercise
 from .hacnn import HACNN, StageRecord, count_parameters
 from .hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
 from .harmonious import HarmoniousAttention
@@ -30,6 +31,7 @@ __all__ = [
     "SpatialAttention",
     "StageRecord",
     "Timing",
+    "check_exercise",
     "count_parameters",
     "crop_region",
     "describe_device",

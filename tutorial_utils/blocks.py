@@ -26,7 +26,9 @@ class ConvBlock(nn.Module):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding
+        )
         self.bn = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,10 +44,18 @@ class InceptionA(nn.Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         mid = out_channels // 4
-        self.stream1 = nn.Sequential(ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1))
-        self.stream2 = nn.Sequential(ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1))
-        self.stream3 = nn.Sequential(ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1))
-        self.stream4 = nn.Sequential(nn.AvgPool2d(3, stride=1, padding=1), ConvBlock(in_channels, mid, 1))
+        self.stream1 = nn.Sequential(
+            ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1)
+        )
+        self.stream2 = nn.Sequential(
+            ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1)
+        )
+        self.stream3 = nn.Sequential(
+            ConvBlock(in_channels, mid, 1), ConvBlock(mid, mid, 3, padding=1)
+        )
+        self.stream4 = nn.Sequential(
+            nn.AvgPool2d(3, stride=1, padding=1), ConvBlock(in_channels, mid, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         streams = (self.stream1, self.stream2, self.stream3, self.stream4)
@@ -70,7 +80,9 @@ class InceptionB(nn.Module):
             ConvBlock(mid, mid, 3, padding=1),
             ConvBlock(mid, mid, 3, stride=2, padding=1),
         )
-        self.stream3 = nn.Sequential(nn.MaxPool2d(3, stride=2, padding=1), ConvBlock(in_channels, mid * 2, 1))
+        self.stream3 = nn.Sequential(
+            nn.MaxPool2d(3, stride=2, padding=1), ConvBlock(in_channels, mid * 2, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.stream1(x), self.stream2(x), self.stream3(x)], dim=1)

@@ -23,7 +23,9 @@ def read_state_dict(source: str | Path | Mapping[str, torch.Tensor]) -> dict[str
             raise FileNotFoundError(f"no checkpoint file at {path}")
         source = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(source, Mapping):
-        raise TypeError(f"expected a state_dict (a mapping of names to tensors), got {type(source).__name__}")
+        raise TypeError(
+            f"expected a state_dict (a mapping of names to tensors), got {type(source).__name__}"
+        )
     for key in _WRAPPER_KEYS:
         if key in source and isinstance(source[key], Mapping):
             source = source[key]
@@ -32,7 +34,9 @@ def read_state_dict(source: str | Path | Mapping[str, torch.Tensor]) -> dict[str
     return {k.removeprefix("module."): v for k, v in source.items()}
 
 
-def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True) -> None:
+def check_state_dict(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True
+) -> None:
     """Raise one ValueError that lists missing, unexpected and mis-shaped keys."""
     expected = model.state_dict()
     problems = []
@@ -51,7 +55,8 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], s
         problems.append(f"shape mismatches ({len(mismatched)}): {_preview(mismatched)}")
     if problems:
         raise ValueError(
-            f"checkpoint does not fit {type(model).__name__}: " + "; ".join(problems)
+            f"checkpoint does not fit {type(model).__name__}: "
+            + "; ".join(problems)
             + ". If only the classifiers differ (another number of identities), drop the "
             "'classifier_' keys and load with strict=False."
         )

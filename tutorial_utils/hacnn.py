@@ -81,9 +81,13 @@ class HACNN(nn.Module):
             self.classifier_local = nn.Linear(feat_dim, num_classes)
         self.feat_dim = feat_dim * 2 if learn_region else feat_dim
 
-    def _stages(self) -> list[tuple[nn.Module, HarmoniousAttention, nn.Module | None, tuple[int, int]]]:
+    def _stages(
+        self,
+    ) -> list[tuple[nn.Module, HarmoniousAttention, nn.Module | None, tuple[int, int]]]:
         local = (
-            (self.local_conv1, self.local_conv2, self.local_conv3) if self.learn_region else (None,) * 3
+            (self.local_conv1, self.local_conv2, self.local_conv3)
+            if self.learn_region
+            else (None,) * 3
         )
         return list(
             zip(

@@ -36,7 +36,9 @@ def load_sample_image(name: str) -> torch.Tensor:
 
 def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(3, H, W) -> (3, *size), bilinear with antialiasing (downscaling without aliasing)."""
-    resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)
+    resized = F.interpolate(
+        image[None], size=size, mode="bilinear", align_corners=False, antialias=True
+    )
     return resized[0].clamp(0, 1)
 
 
@@ -60,7 +62,9 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images - mean) / std
 
 
-def hacnn_batch(names: list[str], size: tuple[int, int] = (160, 64)) -> tuple[torch.Tensor, torch.Tensor]:
+def hacnn_batch(
+    names: list[str], size: tuple[int, int] = (160, 64)
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample images resized to ``size``: (pictures in [0, 1], normalised batch), both (N, 3, *size)."""
     images = [crop_to_aspect(load_sample_image(n), size) for n in names]
     pictures = torch.stack([resize_image(image, size) for image in images])

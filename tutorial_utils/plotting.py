@@ -51,7 +51,9 @@ def overlay_map(
     return ax.imshow(heat, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax)
 
 
-def draw_boxes(ax: Axes, boxes: torch.Tensor, colors: list[str] | None = None, labels: bool = True) -> None:
+def draw_boxes(
+    ax: Axes, boxes: torch.Tensor, colors: list[str] | None = None, labels: bool = True
+) -> None:
     """Outline pixel boxes (T, 4) as (x1, y1, x2, y2) on ``ax``."""
     colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (x1, y1, x2, y2) in enumerate(boxes.detach().cpu().tolist()):

@@ -55,8 +55,13 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
             h.remove()
     ordered = list(rows.values())
     ordered.append(
-        TraceRow("(output)", type(module).__name__, _describe(output),
-                 sum(p.numel() for p in module.parameters()), 1)
+        TraceRow(
+            "(output)",
+            type(module).__name__,
+            _describe(output),
+            sum(p.numel() for p in module.parameters()),
+            1,
+        )
     )
     return ordered
 
@@ -67,7 +72,10 @@ def format_trace(rows: list[TraceRow]) -> str:
     table = [header] + [(r.name, r.kind, r.shape, f"{r.params:,}", str(r.calls)) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
-        "  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        "  ".join(
+            cell.rjust(w) if i >= 3 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
         for row in table
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def check_feature_map(x: torch.Tensor, channels: int | None = None, *, where: str = "input") -> None:
+def check_feature_map(
+    x: torch.Tensor, channels: int | None = None, *, where: str = "input"
+) -> None:
     """Raise a clear error unless ``x`` is a floating (N, C, H, W) tensor with ``channels`` channels."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{where}: expected a torch.Tensor, got {type(x).__name__}")
