@@ -53,7 +53,9 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
     finally:
         for h in handles:
             h.remove()
-    ordered = list(rows.values())
+    # Hooks fire when a module finishes, so children come before parents: restore definition order.
+    position = {name: i for i, (name, _) in enumerate(module.named_modules())}
+    ordered = sorted(rows.values(), key=lambda row: position[row.name])
     ordered.append(
         TraceRow(
             "(output)",

@@ -1,0 +1,92 @@
+"""Stored notebooks are executed top to bottom, clean, and free of machine-specific text."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MACHINE_PATHS = re.compile(
+    "|".join(
+        re.escape(p)
+        for p in {str(Path.home()) + "/", tempfile.gettempdir() + "/", str(ROOT.parent) + "/"}
+    )
+    + r"|[A-Z]:\\\\Users"
+)
+WARNINGS = re.compile(r"\b(Deprecation|Future|User|Runtime)Warning\b")
+
+
+def _text(output: dict) -> str:
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    data = output.get("data", {})
+    return "".join(data.get("text/plain", "")) + "".join(output.get("traceback", []))
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_there_are_lessons():
+    assert NOTEBOOKS, "no lessons found under notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean(path: Path):
+    nb = _load(path)
+    cells = nb["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    assert "learning objectives" in "".join(cells[0]["source"]).lower()
+    code = [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), (
+        "execution counts must run 1..n: re-run the notebook top to bottom after a kernel restart"
+    )
+    problems = []
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if MACHINE_PATHS.search(source):
+            problems.append(f"cell {i}: machine path in source")
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        for output in cell.get("outputs", []):
+            text = _text(output)
+            if output["output_type"] == "error" and "raises-exception" not in tags:
+                problems.append(f"cell {i}: stored error {output['ename']} in an untagged cell")
+            if (
+                output["output_type"] == "stream"
+                and output["name"] == "stderr"
+                and WARNINGS.search(text)
+            ):
+                problems.append(f"cell {i}: warning in stored output")
+            if MACHINE_PATHS.search(text):
+                problems.append(f"cell {i}: machine path in output")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_raises_exception_cells_really_raise(path: Path):
+    """A pitfall shown 'by running it' must have its error stored, not just claimed."""
+    for i, cell in enumerate(_load(path)["cells"]):
+        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            kinds = [o["output_type"] for o in cell.get("outputs", [])]
+            assert "error" in kinds, f"cell {i} is tagged raises-exception but stored no error"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exercises_have_solutions_and_checks(path: Path):
+    tags = [set(c.get("metadata", {}).get("tags", [])) for c in _load(path)["cells"]]
+    exercises = sum("exercise" in t for t in tags)
+    if path.stem.startswith("00_"):
+        return  # the start page has no exercises
+    assert exercises >= 2, "each lesson ends with at least two exercises"
+    assert sum("solution" in t for t in tags) >= exercises
+    assert sum("check" in t for t in tags) >= exercises
+
+
+def test_notebooks_are_small():
+    for path in NOTEBOOKS:
+        assert path.stat().st_size < 2 * 1024 * 1024, f"{path.name} is over 2 MB"
