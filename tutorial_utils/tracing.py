@@ -28,11 +28,18 @@ def _describe(output: object) -> str:
 def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> list[TraceRow]:
     """Run ``module(*inputs)`` without gradients and return one row per submodule up to ``depth``.
 
-    depth=1 lists direct children, depth=2 their children too. A module that runs several
-    times (HA-CNN's shared local convs run once per region) is one row with its call count.
+    Rows come in the order the modules first run. depth=1 lists direct children, depth=2
+    their children too. A module that runs several times (HA-CNN's shared local convs run once per region) is one row with its call count.
     """
     rows: dict[str, TraceRow] = {}
+    started: dict[str, int] = {}  # first-call order: parents start before their children
     handles = []
+
+    def pre_hook_for(name: str):
+        def pre_hook(_mod: nn.Module, _inp: object) -> None:
+            started.setdefault(name, len(started))
+
+        return pre_hook
 
     def hook_for(name: str, sub: nn.Module):
         def hook(_mod: nn.Module, _inp: object, out: object) -> None:
@@ -46,6 +53,7 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
 
     for name, sub in module.named_modules():
         if name and name.count(".") < depth:
+            handles.append(sub.register_forward_pre_hook(pre_hook_for(name)))
             handles.append(sub.register_forward_hook(hook_for(name, sub)))
     try:
         with torch.no_grad():
@@ -53,9 +61,7 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
     finally:
         for h in handles:
             h.remove()
-    # Hooks fire when a module finishes, so children come before parents: restore definition order.
-    position = {name: i for i, (name, _) in enumerate(module.named_modules())}
-    ordered = sorted(rows.values(), key=lambda row: position[row.name])
+    ordered = sorted(rows.values(), key=lambda row: started[row.name])
     ordered.append(
         TraceRow(
             "(output)",
