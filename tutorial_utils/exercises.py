@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def check_exercise(name: str, test: Callable[[], object]) -> bool:
-    """Run ``test`` and print one verdict line; never raises.
+def check_exercise(name: str, test: Callable[[], object]) -> None:
+    """Run ``test`` and print one verdict line; never raises, returns nothing (no stray repr).
 
     The exercise cell's scaffold raises NotImplementedError until it is filled in, which
     reads as "not solved yet". A failed ``assert_close`` or ``assert`` reads as "not right
@@ -16,13 +16,12 @@ def check_exercise(name: str, test: Callable[[], object]) -> bool:
         test()
     except NotImplementedError:
         print(f"{name}: not solved yet (fill in the exercise cell above, then run this cell again)")
-        return False
+        return
     except AssertionError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "a check failed"
         print(f"{name}: not right yet: {first_line}")
-        return False
+        return
     except Exception as error:  # a learner's half-written code can fail in any way
         print(f"{name}: your code raised {type(error).__name__}: {error}")
-        return False
+        return
     print(f"{name}: solved")
-    return True

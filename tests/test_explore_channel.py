@@ -1,0 +1,106 @@
+"""Headless tests of lesson 02's explorer logic (tutorial_utils.explore.channel)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from tutorial_utils import ChannelAttention, sample_image_names
+from tutorial_utils.explore.channel import (
+    REDUCTION_RATES,
+    channel_attention_parameters,
+    channel_weights,
+    explore_channel_weights,
+    stage_features,
+)
+
+
+@pytest.mark.parametrize("channels", [128, 256, 384])
+@pytest.mark.parametrize("r", REDUCTION_RATES)
+def test_parameter_formula_matches_module(channels, r):
+    module = ChannelAttention(channels, r)
+    assert channel_attention_parameters(channels, r) == sum(p.numel() for p in module.parameters())
+
+
+def test_parameter_formula_rejects_indivisible():
+    with pytest.raises(ValueError, match="100"):
+        channel_attention_parameters(100, 16)
+
+
+def test_stage_features_shapes():
+    features = stage_features(("astronaut", "camera"))
+    shapes = [tuple(f.shape) for f in features]
+    assert shapes == [(2, 128, 40, 16), (2, 256, 20, 8), (2, 384, 10, 4)]
+
+
+def test_explore_channel_weights_returns_what_it_drew():
+    fig = plt.figure()
+    result = explore_channel_weights("astronaut", stage=2, reduction_rate=8, fig=fig)
+    assert result["channels"] == 256
+    assert result["feature_shape"] == (1, 256, 20, 8)
+    assert result["parameters"] == 2 * 256 * 32 + 3 * 32 + 3 * 256
+    weights = result["weights"]
+    assert weights.shape == (256,)
+    assert (weights >= 0).all()  # ReLU, no sigmoid
+    assert result["top_channels"][0] == int(weights.argmax())
+    assert 0.0 <= result["zero_fraction"] <= 1.0
+    # Independent recomputation with the same seeds.
+    index = sample_image_names().index("astronaut")
+    features = stage_features(tuple(sample_image_names()))[1][index : index + 1]
+    torch.manual_seed(0)
+    expected = ChannelAttention(256, 8).eval()(features).flatten(1)[0]
+    torch.testing.assert_close(weights, expected.detach())
+    all_features = stage_features(tuple(sample_image_names()))[1]
+    torch.manual_seed(0)
+    all_weights = ChannelAttention(256, 8).eval()(all_features).flatten(1)
+    torch.testing.assert_close(
+        result["deviation"], (all_weights[index] - all_weights.mean(0)).detach()
+    )
+    assert len(fig.axes) == 3
+    bars = fig.axes[1].patches
+    assert len(bars) == 256
+    assert bars[5].get_height() == pytest.approx(float(weights[5]))
+    plt.close(fig)
+
+
+def test_explore_channel_weights_changes_with_controls():
+    a = explore_channel_weights("astronaut", 1, 16)
+    b = explore_channel_weights("coffee", 1, 16)
+    c = explore_channel_weights("astronaut", 1, 4)
+    d = explore_channel_weights("astronaut", 3, 16)
+    assert not torch.equal(a["weights"], b["weights"])
+    assert not torch.equal(a["weights"], c["weights"])
+    assert d["channels"] == 384
+    assert c["parameters"] > a["parameters"]
+    plt.close("all")
+
+
+def test_channel_weights_shape():
+    x = torch.randn(3, 64, 5, 5)
+    assert channel_weights(x, 16).shape == (3, 64)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"image_name": "nope", "stage": 1, "reduction_rate": 16}, "nope"),
+        ({"image_name": "camera", "stage": 4, "reduction_rate": 16}, "stage"),
+        ({"image_name": "camera", "stage": 3, "reduction_rate": 5}, "reduction_rate=5"),
+    ],
+)
+def test_explore_channel_weights_rejects_bad_input(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        explore_channel_weights(**kwargs)
+
+
+def test_explore_channel_weights_accepts_precomputed_features():
+    features = stage_features(tuple(sample_image_names()))
+    a = explore_channel_weights("chelsea", 3, 32)
+    b = explore_channel_weights("chelsea", 3, 32, features=features)
+    torch.testing.assert_close(a["weights"], b["weights"])
+    with pytest.raises(ValueError, match="features must hold"):
+        explore_channel_weights("chelsea", 3, 32, features=features[:2])
+    plt.close("all")

@@ -1,0 +1,59 @@
+"""Lesson 03's explorer: the spatial map of each HA-CNN stage over a photograph, headless."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from tutorial_utils.explore.spatial import draw_spatial_map, seeded_hacnn, spatial_maps_by_stage
+from tutorial_utils.images import hacnn_batch
+
+
+@pytest.fixture(scope="module")
+def model():
+    return seeded_hacnn(seed=0)
+
+
+def test_maps_by_stage_shapes_and_match_the_branch(model):
+    _, batch = hacnn_batch(["astronaut", "camera"])
+    maps = spatial_maps_by_stage(model, batch)
+    assert sorted(maps) == [1, 2, 3]
+    for stage, size in zip((1, 2, 3), ((40, 16), (20, 8), (10, 4)), strict=True):
+        assert tuple(maps[stage]["spatial"].shape) == (2, 1, *size)
+        assert tuple(maps[stage]["channel_mean"].shape) == (2, 1, *size)
+        assert maps[stage]["spatial"].min() >= 0  # the branch ends in a ReLU
+    records = []
+    with torch.no_grad():
+        model.forward_features(batch, records)
+        expected = model.ha2.soft_attn.spatial_attn(records[1].features)
+    torch.testing.assert_close(maps[2]["spatial"], expected)
+
+
+def test_draw_returns_what_it_drew_and_changes_with_stage(model):
+    fig = Figure()
+    one = draw_spatial_map("astronaut", 1, model, fig=fig)
+    assert one["stage"] == 1 and one["image"] == "astronaut"
+    assert one["shape"] == (40, 16)
+    assert one["min"] <= one["max"]
+    assert len(fig.axes) == 2 and "stage 1" in fig.axes[0].get_title()
+    three = draw_spatial_map("astronaut", 3, model, fig=fig)
+    assert three["shape"] == (10, 4)
+    assert len(fig.axes) == 2  # the figure is redrawn, not stacked
+    other = draw_spatial_map("camera", 1, model)
+    assert not torch.equal(other["channel_mean"], one["channel_mean"])
+
+
+@pytest.mark.parametrize(
+    ("image", "stage", "alpha"), [("nope", 1, 0.5), ("astronaut", 4, 0.5), ("astronaut", 1, 2.0)]
+)
+def test_bad_choices_name_the_value(model, image, stage, alpha):
+    with pytest.raises(ValueError, match="nope|stage=4|alpha=2.0"):
+        draw_spatial_map(image, stage, model, alpha=alpha)
+
+
+def test_seed_must_be_int():
+    with pytest.raises(TypeError, match="seed"):
+        seeded_hacnn(seed="0")
