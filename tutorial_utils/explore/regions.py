@@ -1,0 +1,54 @@
+"""Explorer for lesson 05: one region (tx, ty, sx, sy) drawn on a photo, next to its crop."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from ..hard_attention import crop_region, theta_to_boxes
+from ..plotting import draw_boxes, show_image
+
+
+def region_view(
+    image: torch.Tensor,
+    tx: float = 0.0,
+    ty: float = 0.0,
+    sx: float = 1.0,
+    sy: float = 0.25,
+    fig: Figure | None = None,
+) -> dict[str, object]:
+    """Draw the region with centre (tx, ty) and half-size (sx, sy) on ``image`` and its crop.
+
+    image (3, H, W) in [0, 1]; tx, ty in normalised coordinates ([-1, 1] spans the image);
+    sx, sy > 0 (sx = 1, sy = 0.25 is one HA-CNN stripe: full width, a quarter of the height).
+    Returns theta (2, 3), box (4,) in pixels (x1, y1, x2, y2), crop (3, h, w) at the box's
+    own pixel size, inside (fraction of the box that lies in the image) and the figure.
+    """
+    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"image must be a (3, H, W) tensor, got {shape}")
+    for name, value in (("sx", sx), ("sy", sy)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0 (a half-size in normalised units), got {value!r}")
+    image = image.detach().float().cpu()
+    height, width = image.shape[-2:]
+    theta = torch.tensor([[sx, 0.0, tx], [0.0, sy, ty]], dtype=torch.float32)
+    box = theta_to_boxes(theta, height, width)
+    out_size = (max(1, round(height * sy)), max(1, round(width * sx)))
+    crop = crop_region(image[None], theta[None], out_size)[0].clamp(0, 1)
+
+    x1, y1, x2, y2 = box.tolist()
+    overlap_w = max(0.0, min(x2, width) - max(x1, 0.0))
+    overlap_h = max(0.0, min(y2, height) - max(y1, 0.0))
+    inside = overlap_w * overlap_h / ((x2 - x1) * (y2 - y1))
+
+    fig = fig if fig is not None else plt.figure(figsize=(6, 4))
+    fig.clear()
+    ax_image, ax_crop = fig.subplots(1, 2)
+    show_image(ax_image, image, f"tx={tx:.2f} ty={ty:.2f} sx={sx:.2f} sy={sy:.2f}")
+    ax_image.set_xlim(-0.5, width - 0.5)
+    ax_image.set_ylim(height - 0.5, -0.5)
+    draw_boxes(ax_image, box[None], colors=["yellow"], labels=False)
+    show_image(ax_crop, crop, f"crop {out_size[0]}x{out_size[1]}, {inside:.0%} inside")
+    return {"theta": theta, "box": box, "crop": crop, "inside": inside, "figure": fig}

@@ -1,0 +1,95 @@
+"""Explorer for lesson 06: one HA-CNN stage's soft map and stripes on a photo."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from ..hacnn import HACNN, StageRecord
+from ..hard_attention import crop_region, theta_to_boxes
+from ..plotting import draw_boxes, overlay_map, show_image
+
+
+def collect_stages(model: HACNN, batch: torch.Tensor) -> list[StageRecord]:
+    """Run ``model`` once in eval mode without gradients: one StageRecord per stage (3)."""
+    if not isinstance(model, HACNN):
+        raise TypeError(f"model must be an HACNN, got {type(model).__name__}")
+    if not model.learn_region:
+        raise ValueError("model has no local branch (learn_region=False): there are no stripes")
+    was_training = model.training
+    records: list[StageRecord] = []
+    model.eval()
+    try:
+        with torch.no_grad():
+            model.forward_features(batch, records)
+    finally:
+        model.train(was_training)
+    return records
+
+
+def stage_view(
+    records: list[StageRecord],
+    pictures: torch.Tensor,
+    stage: int = 1,
+    image_index: int = 0,
+    channel: int | str = "mean",
+    fig: Figure | None = None,
+) -> dict[str, object]:
+    """Draw stage ``stage`` (1, 2 or 3) for picture ``image_index``.
+
+    records from :func:`collect_stages`; pictures (N, 3, H, W) in [0, 1], the images the
+    batch was made from. ``channel`` is a soft-map channel index or "mean" (mean over
+    channels). Panels: stripes on the photo, soft map over the photo, the stripes' crops.
+    Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations (T, 2), the map's
+    min and max, and the figure.
+    """
+    if not 1 <= stage <= len(records):
+        raise ValueError(f"stage must be between 1 and {len(records)}, got {stage!r}")
+    if pictures.ndim != 4 or pictures.shape[1] != 3:
+        raise ValueError(f"pictures must be (N, 3, H, W), got {tuple(pictures.shape)}")
+    if not 0 <= image_index < pictures.shape[0]:
+        raise ValueError(
+            f"image_index must be in [0, {pictures.shape[0] - 1}], got {image_index!r}"
+        )
+    record = records[stage - 1]
+    if record.theta is None:
+        raise ValueError("this record has no regions (the model was built with learn_region=False)")
+    channels = record.soft_map.shape[1]
+    if channel == "mean":
+        soft_map = record.soft_map[image_index].mean(dim=0)
+        label = "mean over channels"
+    elif isinstance(channel, int) and not isinstance(channel, bool) and 0 <= channel < channels:
+        soft_map = record.soft_map[image_index, channel]
+        label = f"channel {channel}"
+    else:
+        raise ValueError(
+            f"channel must be 'mean' or an int in [0, {channels - 1}], got {channel!r}"
+        )
+
+    picture = pictures[image_index].detach().float().cpu()
+    height, width = picture.shape[-2:]
+    theta = record.theta[image_index].detach().float().cpu()  # (T, 2, 3)
+    boxes = theta_to_boxes(theta, height, width)
+    stripe_h = max(1, round(height * theta[0, 1, 1].item()))
+    crops = crop_region(picture.expand(theta.shape[0], -1, -1, -1), theta, (stripe_h, width))
+    stacked = torch.cat(list(crops.clamp(0, 1)), dim=1)  # (3, T * stripe_h, W)
+
+    fig = fig if fig is not None else plt.figure(figsize=(7, 4.5))
+    fig.clear()
+    ax_boxes, ax_map, ax_crops = fig.subplots(1, 3)
+    show_image(ax_boxes, picture, f"stage {stage}: stripes")
+    ax_boxes.set_ylim(height - 0.5, -0.5)
+    draw_boxes(ax_boxes, boxes)
+    shown = soft_map.detach().float().cpu()
+    lo, hi = shown.min().item(), shown.max().item()
+    overlay_map(ax_map, picture, shown, title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]")
+    show_image(ax_crops, stacked, "stripe crops")
+    return {
+        "soft_map": shown,
+        "boxes": boxes,
+        "translations": record.translations[image_index].detach().cpu(),
+        "map_min": lo,
+        "map_max": hi,
+        "figure": fig,
+    }

@@ -1,0 +1,148 @@
+"""``optimize_for_inference``: an eval-only copy of SoftAttention, HarmoniousAttention or HACNN
+that computes the same function with less work, optionally compiled with ``torch.compile``.
+
+The steps live in ``optimize_fold`` (BatchNorm folding), ``optimize_soft`` (rank-1 soft
+attention, one-pass statistics, fused output) and ``optimize_hacnn`` (merged convs, batched
+stripes). The original module is deep-copied first and never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .hacnn import HACNN
+from .harmonious import HarmoniousAttention
+from .optimize_hacnn import FastHACNN
+from .optimize_soft import FastHarmoniousAttention, FastSoftAttention
+from .soft_attention import SoftAttention
+
+CompileChoice = bool | Literal["auto"]
+
+
+@dataclass
+class CompileInfo:
+    """What happened with torch.compile: asked for, used, seconds of the first (compiling) call."""
+
+    requested: CompileChoice
+    used: bool = False
+    seconds: float | None = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        if self.used and self.seconds is not None:
+            return f"compiled in {self.seconds:.1f} s"
+        if self.used:
+            return "compiled lazily (first call not made yet)"
+        return f"eager ({self.note})" if self.note else "eager"
+
+
+class CompiledOrEager(nn.Module):
+    """Runs ``torch.compile(module)``; if compiling fails, falls back to the eager module.
+
+    The first call compiles; its wall time is stored in ``compile_info.seconds``.
+    """
+
+    def __init__(self, module: nn.Module, info: CompileInfo, dynamic: bool = False) -> None:
+        super().__init__()
+        self.module = module
+        self.compile_info = info
+        # Inductor's C++ toolchain lookup logs a CUDA_HOME notice on GPU-less machines.
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+        self._compiled = torch.compile(module, dynamic=dynamic)
+        self._first = True
+
+    def forward(self, *args: torch.Tensor):  # noqa: ANN201 - same outputs as the wrapped module
+        if not self.compile_info.used:
+            return self.module(*args)
+        if not self._first:
+            return self._compiled(*args)
+        start = time.perf_counter()
+        try:
+            out = self._compiled(*args)
+        except Exception as error:  # compilers fail in many ways; eager still gives the answer
+            self.compile_info.used = False
+            self.compile_info.note = f"torch.compile failed, eager fallback: {type(error).__name__}"
+            return self.module(*args)
+        self.compile_info.seconds = time.perf_counter() - start
+        self._first = False
+        return out
+
+    def train(self, mode: bool = True) -> CompiledOrEager:
+        self.module.train(mode)  # the fast modules refuse mode=True with a clear message
+        return super().train(False)
+
+
+def compile_available() -> tuple[bool, str]:
+    """(whether torch.compile can be tried here, why not)."""
+    if not hasattr(torch, "compile"):
+        return False, "this PyTorch has no torch.compile"
+    try:
+        import torch._dynamo as dynamo
+    except ImportError as error:  # pragma: no cover - depends on the installed build
+        return False, f"torch._dynamo cannot be imported: {error}"
+    if hasattr(dynamo, "is_dynamo_supported") and not dynamo.is_dynamo_supported():
+        return False, "torch.compile is not supported on this Python/platform"
+    return True, ""
+
+
+def optimize_for_inference(
+    module: nn.Module,
+    compile: CompileChoice = "auto",  # noqa: A002 - the name users know from torch
+    *,
+    blocked: bool = True,
+    channels_last: bool = False,
+    example_input: torch.Tensor | None = None,
+) -> nn.Module:
+    """An eval-only copy of ``module`` computing the same function as ``module.eval()``.
+
+    Accepts SoftAttention ((N, C, H, W) -> (N, C, H, W)), HarmoniousAttention
+    (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, 160, 64) -> (N, 1024) features).
+    ``compile``: True compiles with torch.compile, falling back to eager if that fails;
+    False stays eager; "auto" compiles SoftAttention and HarmoniousAttention (small graphs,
+    seconds) but not the whole HACNN (minutes on a CPU). ``blocked`` walks big CPU tensors a
+    few samples at a time so each is read from memory once (eager path). ``channels_last``
+    (HACNN only) stores feature maps channels-last. ``example_input``, if given, is run once
+    so the compile happens now and ``result.compile_info.seconds`` is filled in.
+    The result's ``compile_info`` says what was done.
+    """
+    if compile not in (True, False, "auto"):
+        raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
+    source = copy.deepcopy(module).eval()
+    if isinstance(source, SoftAttention):
+        fast: nn.Module = FastSoftAttention(source, blocked)
+    elif isinstance(source, HarmoniousAttention):
+        fast = FastHarmoniousAttention(source, blocked)
+    elif isinstance(source, HACNN):
+        fast = FastHACNN(source, blocked, channels_last=channels_last)
+    else:
+        raise TypeError(
+            "optimize_for_inference expects a SoftAttention, HarmoniousAttention or HACNN, "
+            f"got {type(module).__name__}"
+        )
+    info = CompileInfo(requested=compile)
+    want = compile is True or (compile == "auto" and not isinstance(source, HACNN))
+    if not want:
+        info.note = "compile=False" if compile is False else "auto: whole-network compile skipped"
+        fast.compile_info = info
+        return fast
+    ok, why = compile_available()
+    if not ok:
+        info.note = why
+        fast.compile_info = info
+        return fast
+    fast.blocked = False  # plain reductions: one graph for the compiler, no Python loop
+    info.used = True
+    wrapped = CompiledOrEager(fast, info)
+    if example_input is not None:
+        with torch.no_grad():
+            wrapped(example_input)
+        if not info.used:
+            fast.blocked = blocked
+    return wrapped
