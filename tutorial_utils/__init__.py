@@ -1,7 +1,11 @@
 """Attention, step by step: the tested reference package the lessons build toward.
 
-Modules (one concern each): blocks, soft_attention, hard_attention, harmonious, hacnn,
-checkpoint, tracing, device, timing, images, plotting, validation.
+Modules, one concern each:
+- the model: blocks, soft_attention, hard_attention, harmonious, hacnn, checkpoint;
+- inference speed: optimize (with optimize_fold, optimize_soft, optimize_hacnn), bench;
+- the training experiment: cluttered_digits, digit_models, experiment;
+- helpers: tracing, device, timing, images, plotting, diagram, validation, exercises;
+- teaching: explore (widget logic, one module per lesson), classroom (student copies, HTML).
 """
 
 from .blocks import ConvBlock, InceptionA, InceptionB
@@ -12,6 +16,7 @@ from .hacnn import HACNN, StageRecord, count_parameters
 from .hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
 from .harmonious import HarmoniousAttention
 from .images import hacnn_batch, load_sample_image, sample_image_names
+from .optimize import optimize_for_inference
 from .plotting import draw_boxes, overlay_map, show_image
 from .soft_attention import ChannelAttention, SoftAttention, SpatialAttention
 from .timing import Timing, time_call
@@ -40,6 +45,7 @@ __all__ = [
     "hacnn_batch",
     "load_checkpoint",
     "load_sample_image",
+    "optimize_for_inference",
     "overlay_map",
     "pick_device",
     "print_shapes",
