@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 PORT ?= 8888
+# JupyterLab refuses to run as root (containers, CI) unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install lab test lint unit nbval execute format clean
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml
 
 lab: install
 	@echo "Starting JupyterLab on notebooks/. Open the URL printed below (http://127.0.0.1:$(PORT)/lab?token=...)."
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser $(ALLOW_ROOT)
 
 test: install lint unit nbval
 
@@ -51,3 +53,13 @@ format: install
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: student html
+
+# Student copies in build/student/: solutions removed, outputs cleared, exercises left open.
+student: install
+	$(BIN)/python -m tutorial_utils.classroom student
+
+# Offline HTML of the executed lessons, with an index, in build/html/.
+html: install
+	$(BIN)/python -m tutorial_utils.classroom html
