@@ -9,6 +9,7 @@ Modules, one concern each:
 """
 
 from .blocks import ConvBlock, InceptionA, InceptionB
+from .calibration import calibrate_batchnorm
 from .checkpoint import load_checkpoint, read_state_dict
 from .device import describe_device, pick_device
 from .exercises import check_exercise
@@ -36,6 +37,7 @@ __all__ = [
     "SpatialAttention",
     "StageRecord",
     "Timing",
+    "calibrate_batchnorm",
     "check_exercise",
     "count_parameters",
     "crop_region",
