@@ -8,7 +8,13 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from tutorial_utils import ChannelAttention, sample_image_names
+from tutorial_utils import (
+    HACNN,
+    ChannelAttention,
+    calibrate_batchnorm,
+    hacnn_batch,
+    sample_image_names,
+)
 from tutorial_utils.explore.channel import (
     REDUCTION_RATES,
     channel_attention_parameters,
@@ -47,18 +53,17 @@ def test_explore_channel_weights_returns_what_it_drew():
     assert (weights >= 0).all()  # ReLU, no sigmoid
     assert result["top_channels"][0] == int(weights.argmax())
     assert 0.0 <= result["zero_fraction"] <= 1.0
-    # Independent recomputation with the same seeds.
+    # Independent recomputation with the same seeds: the attention's BatchNorm statistics are
+    # measured on all five photos, then each photo is weighted on its own in eval mode.
     index = sample_image_names().index("astronaut")
-    features = stage_features(tuple(sample_image_names()))[1][index : index + 1]
-    torch.manual_seed(0)
-    expected = ChannelAttention(256, 8).eval()(features).flatten(1)[0]
-    torch.testing.assert_close(weights, expected.detach())
     all_features = stage_features(tuple(sample_image_names()))[1]
     torch.manual_seed(0)
-    all_weights = ChannelAttention(256, 8).eval()(all_features).flatten(1)
-    torch.testing.assert_close(
-        result["deviation"], (all_weights[index] - all_weights.mean(0)).detach()
-    )
+    attention = calibrate_batchnorm(ChannelAttention(256, 8), all_features)
+    with torch.no_grad():
+        expected = attention(all_features[index : index + 1]).flatten(1)[0]
+        all_weights = attention(all_features).flatten(1)
+    torch.testing.assert_close(weights, expected)
+    torch.testing.assert_close(result["deviation"], all_weights[index] - all_weights.mean(0))
     assert len(fig.axes) == 3
     bars = fig.axes[1].patches
     assert len(bars) == 256
@@ -104,3 +109,51 @@ def test_explore_channel_weights_accepts_precomputed_features():
     with pytest.raises(ValueError, match="features must hold"):
         explore_channel_weights("chelsea", 3, 32, features=features[:2])
     plt.close("all")
+
+
+def test_stage_features_are_those_of_a_calibrated_network():
+    names = sample_image_names()
+    torch.manual_seed(0)
+    model = HACNN(num_classes=10)
+    _, batch = hacnn_batch(names)
+    calibrate_batchnorm(model, batch)
+    records = []
+    with torch.no_grad():
+        model.forward_features(batch, records)
+    for ours, theirs in zip(stage_features(tuple(names)), records, strict=True):
+        torch.testing.assert_close(ours, theirs.features)
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3])
+def test_calibration_makes_the_weights_depend_on_the_photo(stage):
+    names = tuple(sample_image_names())
+    fresh = stage_features(names, calibrate=False)[stage - 1]
+    measured = stage_features(names)[stage - 1]
+    spread_fresh = channel_weights(fresh, 16, calibrate=False).std(0).mean()
+    spread_measured = channel_weights(measured, 16).std(0).mean()
+    # fresh statistics: every photo gets almost the same weights; measured: clearly not
+    assert spread_fresh < 1e-3
+    assert spread_measured > 0.1
+    a = explore_channel_weights("astronaut", stage, 16)["weights"]
+    b = explore_channel_weights("coffee", stage, 16)["weights"]
+    assert (a - b).abs().max() > 0.1
+    plt.close("all")
+
+
+def test_fresh_statistics_still_available():
+    result = explore_channel_weights("camera", 1, 16, calibrate=False)
+    features = stage_features(tuple(sample_image_names()), calibrate=False)[0]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        expected = ChannelAttention(128, 16).eval()(features).flatten(1)
+    torch.testing.assert_close(result["weights"], expected[sample_image_names().index("camera")])
+    plt.close("all")
+
+
+def test_calibrate_must_be_bool_and_needs_two_photos():
+    with pytest.raises(TypeError, match="calibrate"):
+        stage_features(("astronaut", "camera"), calibrate="yes")
+    with pytest.raises(ValueError, match="at least 2"):
+        stage_features(("astronaut",))
+    with pytest.raises(ValueError, match="at least 2"):
+        channel_weights(torch.rand(1, 64, 5, 5), 16)

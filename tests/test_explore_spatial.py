@@ -8,13 +8,19 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from tutorial_utils.explore.spatial import draw_spatial_map, seeded_hacnn, spatial_maps_by_stage
+from tutorial_utils import calibrate_batchnorm, sample_image_names
+from tutorial_utils.explore.spatial import (
+    draw_spatial_map,
+    has_measured_statistics,
+    seeded_hacnn,
+    spatial_maps_by_stage,
+)
 from tutorial_utils.images import hacnn_batch
 
 
 @pytest.fixture(scope="module")
 def model():
-    return seeded_hacnn(seed=0)
+    return seeded_hacnn(seed=0, calibrate=True)
 
 
 def test_maps_by_stage_shapes_and_match_the_branch(model):
@@ -54,6 +60,46 @@ def test_bad_choices_name_the_value(model, image, stage, alpha):
         draw_spatial_map(image, stage, model, alpha=alpha)
 
 
-def test_seed_must_be_int():
+def test_seed_and_calibrate_types():
     with pytest.raises(TypeError, match="seed"):
         seeded_hacnn(seed="0")
+    with pytest.raises(TypeError, match="calibrate"):
+        seeded_hacnn(calibrate=1)
+
+
+def test_calibrated_model_is_the_seeded_model_calibrated_on_the_photos(model):
+    fresh = seeded_hacnn(seed=0)
+    assert not has_measured_statistics(fresh)
+    assert has_measured_statistics(model)
+    _, batch = hacnn_batch(sample_image_names())
+    calibrate_batchnorm(fresh, batch)
+    for (name, ours), theirs in zip(
+        model.state_dict().items(), fresh.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(ours, theirs, msg=name)
+
+
+def test_fresh_maps_are_flat_calibrated_maps_vary(model):
+    _, batch = hacnn_batch(sample_image_names())
+    fresh = spatial_maps_by_stage(seeded_hacnn(seed=0), batch)
+    measured = spatial_maps_by_stage(model, batch)
+    for stage in (1, 2, 3):
+        flat = fresh[stage]["spatial"]
+        assert float(flat.max() - flat.min()) < 0.01  # fresh statistics: (nearly) one value
+        maps = measured[stage]["spatial"]  # (5, 1, H, W)
+        assert float(maps.amax(dim=(1, 2, 3)).min()) > 0.1  # no photo's map is all zero
+        assert float((maps.amax(dim=(2, 3)) - maps.amin(dim=(2, 3))).min()) > 0.1  # varies in space
+        assert float(maps.std(dim=0).mean()) > 0.05  # and from photo to photo
+
+
+def test_draw_reports_the_statistics_and_a_map_that_varies(model):
+    fig = Figure()
+    for stage in (1, 2, 3):
+        drawn = draw_spatial_map("grace_hopper", stage, model, fig=fig)
+        assert drawn["statistics"] == "measured"
+        assert drawn["max"] > drawn["min"]
+        assert "(flat)" not in fig.axes[1].get_title()
+    a = draw_spatial_map("astronaut", 2, model)["spatial"]
+    b = draw_spatial_map("coffee", 2, model)["spatial"]
+    assert float((a - b).abs().max()) > 0.1
+    assert draw_spatial_map("astronaut", 1, seeded_hacnn(seed=0))["statistics"] == "fresh"

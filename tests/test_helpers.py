@@ -97,7 +97,12 @@ def test_check_exercise_verdicts(capsys):
     def wrong():
         torch.testing.assert_close(torch.tensor(1.0), torch.tensor(2.0))
 
-    for name, test in (("E1", unsolved), ("E2", wrong), ("E3", lambda: 1 / 0), ("E4", lambda: None)):
+    for name, test in (
+        ("E1", unsolved),
+        ("E2", wrong),
+        ("E3", lambda: 1 / 0),
+        ("E4", lambda: None),
+    ):
         assert check_exercise(name, test) is None
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("E1: not solved yet")

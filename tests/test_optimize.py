@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -152,3 +155,52 @@ def test_compile_small() -> None:
     assert info.used or "failed" in info.note  # either compiled, or fell back and said so
     if info.used:
         assert info.seconds is not None and info.seconds > 0
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 5), (16, 9)])
+def test_strided_slices_equal_conv(size: tuple[int, int]) -> None:
+    from tutorial_utils.optimize_soft import conv3x3_stride2_single
+
+    torch.manual_seed(0)
+    m = torch.randn(3, 1, *size)
+    w, b = torch.randn(1, 1, 3, 3), torch.randn(1)
+    expected = nn.functional.conv2d(m, w, b, stride=2, padding=1)
+    torch.testing.assert_close(conv3x3_stride2_single(m, w, b), expected, atol=1e-5, rtol=0)
+
+
+def test_hacnn_for_compiler_matches_eagerly() -> None:
+    from tutorial_utils.optimize_hacnn import hacnn_for_compiler
+
+    torch.manual_seed(0)
+    model = randomize(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=9)
+    x = torch.randn(2, 3, 160, 64)
+    with torch.no_grad():
+        expected = model(x)
+        target = hacnn_for_compiler(copy.deepcopy(model))
+        torch.testing.assert_close(target(x), expected, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="eval-only"):
+        target.train()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TUTORIAL_UTILS_TEST_HACNN_COMPILE"),
+    reason="compiles a whole HACNN (about a minute); set TUTORIAL_UTILS_TEST_HACNN_COMPILE=1",
+)
+def test_hacnn_compile_small() -> None:
+    model = randomize(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=10)
+    x = torch.randn(2, 3, 160, 64)
+    fast = optimize_for_inference(model, compile=True, example_input=x)
+    assert fast.compile_info.used, fast.compile_info.note
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), model(x), atol=1e-4, rtol=0)
+
+
+def test_compiled_wrapper_refuses_training_without_compiling() -> None:
+    from tutorial_utils.optimize import CompiledOrEager, CompileInfo
+
+    target = randomize(SoftAttention(16), seed=11)
+    wrapped = CompiledOrEager(target, CompileInfo(requested=True))  # compiles lazily: not here
+    with pytest.raises(ValueError, match="eval-only"):
+        wrapped.train()
+    assert not target.training  # nothing was switched before the refusal
+    wrapped.eval()

@@ -27,15 +27,24 @@ _LOCAL = [
 def _box(ax: Axes, label: str, x: float, y: float, colour: str, width: float = 1.9) -> None:
     ax.add_patch(
         FancyBboxPatch(
-            (x - width / 2, y - 0.55), width, 1.1, boxstyle="round,pad=0.05", fc=colour, ec="#333333"
+            (x - width / 2, y - 0.55),
+            width,
+            1.1,
+            boxstyle="round,pad=0.05",
+            fc=colour,
+            ec="#333333",
         )
     )
     ax.text(x, y, label, ha="center", va="center", fontsize=7.5)
 
 
-def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], style: str = "-") -> None:
+def _arrow(
+    ax: Axes, start: tuple[float, float], end: tuple[float, float], style: str = "-"
+) -> None:
     ax.add_patch(
-        FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, lw=1.1, ls=style, color="#333333")
+        FancyArrowPatch(
+            start, end, arrowstyle="-|>", mutation_scale=10, lw=1.1, ls=style, color="#333333"
+        )
     )
 
 
@@ -50,9 +59,23 @@ def draw_hacnn(ax: Axes | None = None) -> Figure:
     for stage_x in (5.4, 7.8, 10.2):
         # Harmonious attention sits on each stage: soft map multiplies, theta crops stripes.
         ax.add_patch(
-            FancyBboxPatch((stage_x - 0.95, 5.35), 1.9, 0.8, boxstyle="round,pad=0.05", fc="#fcbba1", ec="#333333")
+            FancyBboxPatch(
+                (stage_x - 0.95, 5.35),
+                1.9,
+                0.8,
+                boxstyle="round,pad=0.05",
+                fc="#fcbba1",
+                ec="#333333",
+            )
         )
-        ax.text(stage_x, 5.75, "harmonious attn\nsoft map ×  |  theta", ha="center", va="center", fontsize=7)
+        ax.text(
+            stage_x,
+            5.75,
+            "harmonious attn\nsoft map ×  |  theta",
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
         _arrow(ax, (stage_x + 0.4, 4.05), (stage_x + 0.4, 1.85), style="--")
     ax.text(4.75, 3.0, "theta crops\nthe stage input", fontsize=7, ha="center", color="#555555")
     for label, x, y, colour in _LOCAL:
@@ -63,7 +86,13 @@ def draw_hacnn(ax: Axes | None = None) -> Figure:
     _arrow(ax, (13.55, 4.6), (14.55, 3.5))
     _arrow(ax, (13.55, 1.3), (14.55, 2.4))
     ax.text(0.2, 6.6, "global stream", fontsize=9, fontweight="bold")
-    ax.text(0.2, 2.2, "local stream\n(shared convs,\nrun once per stripe)", fontsize=9, fontweight="bold")
+    ax.text(
+        0.2,
+        2.2,
+        "local stream\n(shared convs,\nrun once per stripe)",
+        fontsize=9,
+        fontweight="bold",
+    )
     ax.set_xlim(0, 16.1)
     ax.set_ylim(0.3, 7)
     ax.set_axis_off()

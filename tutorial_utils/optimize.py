@@ -19,7 +19,7 @@ from torch import nn
 
 from .hacnn import HACNN
 from .harmonious import HarmoniousAttention
-from .optimize_hacnn import FastHACNN
+from .optimize_hacnn import FastHACNN, hacnn_for_compiler
 from .optimize_soft import FastHarmoniousAttention, FastSoftAttention
 from .soft_attention import SoftAttention
 
@@ -49,13 +49,19 @@ class CompiledOrEager(nn.Module):
     The first call compiles; its wall time is stored in ``compile_info.seconds``.
     """
 
-    def __init__(self, module: nn.Module, info: CompileInfo, dynamic: bool = False) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        info: CompileInfo,
+        dynamic: bool = False,
+        options: dict[str, object] | None = None,
+    ) -> None:
         super().__init__()
         self.module = module
         self.compile_info = info
         # Inductor's C++ toolchain lookup logs a CUDA_HOME notice on GPU-less machines.
         logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-        self._compiled = torch.compile(module, dynamic=dynamic)
+        self._compiled = torch.compile(module, dynamic=dynamic, options=options)
         self._first = True
 
     def forward(self, *args: torch.Tensor):  # noqa: ANN201 - same outputs as the wrapped module
@@ -75,7 +81,12 @@ class CompiledOrEager(nn.Module):
         return out
 
     def train(self, mode: bool = True) -> CompiledOrEager:
-        self.module.train(mode)  # the fast modules refuse mode=True with a clear message
+        if mode:  # refuse before any submodule is switched, so nothing is left half-trained
+            raise ValueError(
+                "the optimized module is eval-only (BatchNorm is folded into its weights); "
+                "train the original module instead"
+            )
+        self.module.train(False)
         return super().train(False)
 
 
@@ -106,10 +117,14 @@ def optimize_for_inference(
     (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, 160, 64) -> (N, 1024) features).
     ``compile``: True compiles with torch.compile, falling back to eager if that fails;
     False stays eager; "auto" compiles SoftAttention and HarmoniousAttention (small graphs,
-    seconds) but not the whole HACNN (minutes on a CPU). ``blocked`` walks big CPU tensors a
-    few samples at a time so each is read from memory once (eager path). ``channels_last``
-    (HACNN only) stores feature maps channels-last. ``example_input``, if given, is run once
-    so the compile happens now and ``result.compile_info.seconds`` is filled in.
+    seconds) but not the whole HACNN (about a minute on two CPU cores). A compiled HACNN is
+    HACNN's own forward with its attention modules made fast (``hacnn_for_compiler``),
+    compiled with inductor freezing; ``blocked`` and ``channels_last`` do not apply to it.
+    ``blocked`` walks big CPU tensors a few samples at a time so each is read from memory
+    once; compiled, that walk stays eager and the rest is one compiled graph.
+    ``channels_last`` (HACNN, eager only) stores feature maps channels-last.
+    ``example_input``, if given, is run once so the compile happens now and
+    ``result.compile_info.seconds`` is filled in.
     The result's ``compile_info`` says what was done.
     """
     if compile not in (True, False, "auto"):
@@ -137,12 +152,15 @@ def optimize_for_inference(
         info.note = why
         fast.compile_info = info
         return fast
-    fast.blocked = False  # plain reductions: one graph for the compiler, no Python loop
     info.used = True
-    wrapped = CompiledOrEager(fast, info)
+    if isinstance(source, HACNN):
+        # Inductor's freezing treats the weights as constants: folds BatchNorm, prepacks convs.
+        # Set for this compile only (options), not globally.
+        target = hacnn_for_compiler(copy.deepcopy(module))
+        wrapped = CompiledOrEager(target, info, options={"freezing": True})
+    else:
+        wrapped = CompiledOrEager(fast, info)
     if example_input is not None:
         with torch.no_grad():
             wrapped(example_input)
-        if not info.used:
-            fast.blocked = blocked
     return wrapped

@@ -22,6 +22,22 @@ from .optimize_fold import FoldedConvReLU, concat_folded, fold_linear, grouped_f
 from .optimize_soft import FastHarmoniousAttention, soft_gate
 
 
+def hacnn_for_compiler(model: HACNN) -> HACNN:
+    """The form of an eval HACNN that torch.compile (inductor, freezing) makes fastest.
+
+    Changes ``model`` in place and returns it, eval-only: its three HarmoniousAttention
+    modules become FastHarmoniousAttention (rank-1 soft attention, BatchNorm folded, one
+    channel mean shared by both branches). Everything else keeps HACNN's own forward:
+    with freezing, inductor folds BatchNorm and prepacks the conv weights itself, and the
+    batched stripes of FastHACNN compiled to slower code than HACNN's four separate crops.
+    (N, 3, 160, 64) -> (N, 2 * feat_dim) features, as ``HACNN.eval()``.
+    """
+    model.eval()
+    for name in ("ha1", "ha2", "ha3"):
+        setattr(model, name, FastHarmoniousAttention(getattr(model, name), blocked=False))
+    return model.requires_grad_(False)
+
+
 class FastInceptionA(nn.Module):
     """InceptionA with its three 1x1 convs as one and its three 3x3 convs as one grouped conv.
 

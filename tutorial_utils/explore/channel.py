@@ -2,6 +2,9 @@
 
 The HA-CNN and the ChannelAttention are built with seeded random weights and run in eval
 mode, so the bars show what an untrained network computes, not what a trained one attends to.
+By default both first get BatchNorm running statistics measured on the photos
+(tutorial_utils.calibrate_batchnorm): with the fresh statistics (mean 0, variance 1) the
+weights barely depend on the photo. Only statistics are measured; no weight is trained.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..calibration import calibrate_batchnorm
 from ..hacnn import HACNN, StageRecord
 from ..images import hacnn_batch, sample_image_names
 from ..plotting import show_image
@@ -38,34 +42,58 @@ def channel_attention_parameters(channels: int, reduction_rate: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _stage_features_cached(names: tuple[str, ...], seed: int) -> tuple[torch.Tensor, ...]:
+def _stage_features_cached(
+    names: tuple[str, ...], seed: int, calibrate: bool
+) -> tuple[torch.Tensor, ...]:
     torch.manual_seed(seed)
     model = HACNN(num_classes=10).eval()
     _, batch = hacnn_batch(list(names))
+    if calibrate:
+        calibrate_batchnorm(model, batch)
     records: list[StageRecord] = []
     with torch.no_grad():
         model.forward_features(batch, records)
     return tuple(record.features for record in records)
 
 
-def stage_features(names: list[str] | tuple[str, ...], seed: int = 0) -> tuple[torch.Tensor, ...]:
+def check_calibrate(calibrate: object) -> None:
+    """Raise a TypeError unless ``calibrate`` is True or False."""
+    if not isinstance(calibrate, bool):
+        raise TypeError(f"calibrate must be True or False, got {calibrate!r}")
+
+
+def stage_features(
+    names: list[str] | tuple[str, ...], seed: int = 0, calibrate: bool = True
+) -> tuple[torch.Tensor, ...]:
     """Features of HA-CNN's three stages (before attention) for the named photos.
 
     A seeded, untrained HACNN(num_classes=10) in eval mode on hacnn_batch(names):
     (N, 3, 160, 64) -> ((N, 128, 40, 16), (N, 256, 20, 8), (N, 384, 10, 4)).
+    ``calibrate=True`` (at least 2 names): its BatchNorm statistics are first measured on
+    these photos with calibrate_batchnorm; ``False`` keeps the fresh ones (mean 0, var 1).
     Results are cached, so the widget does not rerun the network on every move.
     """
+    check_calibrate(calibrate)
     known = sample_image_names()
     for name in names:
         if name not in known:
             raise ValueError(f"no sample image {name!r}; choose from {known}")
-    return _stage_features_cached(tuple(names), seed)
+    return _stage_features_cached(tuple(names), seed, calibrate)
 
 
-def channel_weights(features: torch.Tensor, reduction_rate: int, seed: int = 0) -> torch.Tensor:
-    """A seeded ChannelAttention(C, reduction_rate) in eval mode: (N, C, H, W) -> (N, C)."""
+def channel_weights(
+    features: torch.Tensor, reduction_rate: int, seed: int = 0, calibrate: bool = True
+) -> torch.Tensor:
+    """A seeded ChannelAttention(C, reduction_rate) in eval mode: (N, C, H, W) -> (N, C).
+
+    ``calibrate=True`` (N >= 2): its BatchNorm statistics are first measured on ``features``
+    with calibrate_batchnorm, so each weight says how this photo differs from the others.
+    """
+    check_calibrate(calibrate)
     torch.manual_seed(seed)
     attention = ChannelAttention(features.shape[1], reduction_rate).eval()
+    if calibrate:
+        calibrate_batchnorm(attention, features)
     with torch.no_grad():
         return attention(features).flatten(1)
 
@@ -77,13 +105,16 @@ def explore_channel_weights(
     seed: int = 0,
     fig: Figure | None = None,
     features: Sequence[torch.Tensor] | None = None,
+    calibrate: bool = True,
 ) -> dict[str, object]:
     """Draw one photo, its per-channel weights at one stage, and how they differ between photos.
 
     Top bars: the weights (C,) for ``image_name``. Bottom bars: those weights minus their mean
-    over all bundled photos, which shows what this photo changes (little, with random weights).
+    over all bundled photos, which shows what this photo changes.
     ``features``: the three stages' features of all bundled photos, in sample_image_names()
     order, as stage_features returns them; computed (and cached) when None.
+    ``calibrate``: measure BatchNorm statistics on the photos (network and ChannelAttention)
+    before computing the weights; with False the fresh statistics make all photos look alike.
     Returns {"channels", "reduction_rate", "parameters", "weights" (C,) tensor, "deviation"
     (C,) tensor, "feature_shape", "top_channels" (5 largest weights, largest first),
     "zero_fraction", "figure"}.
@@ -93,8 +124,9 @@ def explore_channel_weights(
         raise ValueError(f"no sample image {image_name!r}; choose from {names}")
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    check_calibrate(calibrate)
     if features is None:
-        features = stage_features(tuple(names), seed)
+        features = stage_features(tuple(names), seed, calibrate)
     if len(features) != len(STAGES) or features[0].shape[0] != len(names):
         raise ValueError(
             f"features must hold {len(STAGES)} stage tensors of {len(names)} photos each, "
@@ -107,7 +139,7 @@ def explore_channel_weights(
         raise ValueError(
             f"reduction_rate={reduction_rate} does not divide stage {stage}'s {channels} channels"
         )
-    all_weights = channel_weights(features_all, reduction_rate, seed)  # (N, C), eval: per photo
+    all_weights = channel_weights(features_all, reduction_rate, seed, calibrate)  # (N, C)
     weights = all_weights[index]  # (C,)
     deviation = weights - all_weights.mean(dim=0)
     parameters = channel_attention_parameters(channels, reduction_rate)
@@ -130,7 +162,8 @@ def explore_channel_weights(
     ax_bars.set_title(
         f"stage {stage}: {channels} channels, r={reduction_rate} "
         f"({channels} -> {channels // reduction_rate} -> {channels}), "
-        f"{parameters:,} parameters (random weights)",
+        f"{parameters:,} parameters (random weights, "
+        f"{'measured' if calibrate else 'fresh'} BatchNorm statistics)",
         fontsize=10,
     )
     fig.tight_layout()

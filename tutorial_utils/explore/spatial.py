@@ -1,10 +1,17 @@
-"""Lesson 03's explorer: HA-CNN's spatial attention map over a photograph, stage by stage."""
+"""Lesson 03's explorer: HA-CNN's spatial attention map over a photograph, stage by stage.
+
+The weights are random. With fresh BatchNorm statistics (mean 0, variance 1) the eval-mode
+maps come out flat; ``seeded_hacnn(calibrate=True)`` measures the statistics on the bundled
+photos first (tutorial_utils.calibrate_batchnorm), so the maps follow the photo.
+"""
 
 from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
+from torch import nn
 
+from ..calibration import calibrate_batchnorm
 from ..hacnn import HACNN, StageRecord
 from ..images import hacnn_batch, sample_image_names
 from ..plotting import overlay_map
@@ -12,12 +19,33 @@ from ..plotting import overlay_map
 STAGES = (1, 2, 3)
 
 
-def seeded_hacnn(seed: int = 0, num_classes: int = 10) -> HACNN:
-    """A HACNN with random weights drawn after ``torch.manual_seed(seed)``, in eval mode."""
+def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
+    """A HACNN with random weights drawn after ``torch.manual_seed(seed)``, in eval mode.
+
+    ``calibrate=True``: its BatchNorm running statistics are then measured on all bundled
+    photos, hacnn_batch(sample_image_names()) of shape (5, 3, 160, 64), with
+    calibrate_batchnorm; the weights stay random.
+    """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not isinstance(calibrate, bool):
+        raise TypeError(f"calibrate must be True or False, got {calibrate!r}")
     torch.manual_seed(seed)
-    return HACNN(num_classes).eval()
+    model = HACNN(num_classes).eval()
+    if calibrate:
+        _, batch = hacnn_batch(sample_image_names())
+        calibrate_batchnorm(model, batch)
+    return model
+
+
+def has_measured_statistics(model: nn.Module) -> bool:
+    """True when some BatchNorm's running statistics differ from the fresh mean 0, variance 1."""
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
+    ]
+    return any(bool((m.running_mean != 0).any() or (m.running_var != 1).any()) for m in norms)
 
 
 def spatial_maps_by_stage(model: HACNN, x: torch.Tensor) -> dict[int, dict[str, torch.Tensor]]:
@@ -60,7 +88,8 @@ def draw_spatial_map(
     (N, 1, H, W) of ``model.ha{stage}.soft_attn.spatial_attn``. Each panel's colours span
     its own minimum to maximum (printed in the title), so a flat map shows as one colour.
     Returns the drawn data: "image", "stage", "channel_mean" and "spatial" as (H, W) tensors,
-    "shape" (H, W) and the rounded "min", "max" of the spatial map.
+    "shape" (H, W), the rounded "min", "max" of the spatial map and "statistics" ("fresh" or
+    "measured": whether the model's BatchNorm statistics were calibrated).
     """
     names = sample_image_names()
     check_choice(image, stage, names)
@@ -90,7 +119,11 @@ def draw_spatial_map(
         alpha=alpha,
         title=f"spatial map{flat}\n{lo:.4f} .. {hi:.4f}",
     )
-    fig.suptitle(f"{image}, HA-CNN stage {stage}, random weights", fontsize=10)
+    statistics = "measured" if has_measured_statistics(model) else "fresh"
+    fig.suptitle(
+        f"{image}, HA-CNN stage {stage}, random weights, {statistics} BatchNorm statistics",
+        fontsize=10,
+    )
     return {
         "image": image,
         "stage": stage,
@@ -99,4 +132,5 @@ def draw_spatial_map(
         "shape": tuple(spatial.shape),
         "min": lo,
         "max": hi,
+        "statistics": statistics,
     }
