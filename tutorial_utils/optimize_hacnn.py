@@ -18,7 +18,7 @@ from torch import nn
 
 from .blocks import InceptionA, InceptionB
 from .hacnn import HACNN, NUM_REGIONS, STRIPE_SIZES
-from .optimize_fold import FoldedConvReLU, concat_folded, fold_linear, grouped_folded
+from .optimize_fold import EvalOnly, FoldedConvReLU, concat_folded, fold_linear, grouped_folded
 from .optimize_soft import FastHarmoniousAttention, soft_gate
 
 
@@ -100,8 +100,10 @@ def crop_stripes(
     return resized.reshape(t * n, c, *out_size)
 
 
-class FastHACNN(nn.Module):
+class FastHACNN(EvalOnly):
     """Eval-only HA-CNN: (N, 3, 160, 64) -> (N, feat_dim) features, as ``HACNN.eval()``."""
+
+    trains_instead = "HACNN"
 
     def __init__(self, model: HACNN, blocked: bool = True, channels_last: bool = False) -> None:
         super().__init__()
@@ -136,14 +138,6 @@ class FastHACNN(nn.Module):
     def blocked(self, value: bool) -> None:
         for attention in self.attentions:
             attention.blocked = value
-
-    def train(self, mode: bool = True) -> FastHACNN:
-        if mode:
-            raise ValueError(
-                "FastHACNN is eval-only (BatchNorm is folded into its weights); "
-                "train the original HACNN instead"
-            )
-        return super().train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)

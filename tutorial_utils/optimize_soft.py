@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .harmonious import HarmoniousAttention
-from .optimize_fold import fold_conv_bn
+from .optimize_fold import EvalOnly, fold_conv_bn
 from .soft_attention import SoftAttention
 from .validation import check_feature_map
 
@@ -121,11 +120,13 @@ def soft_gate(
     return out
 
 
-class FastSoftAttention(nn.Module):
+class FastSoftAttention(EvalOnly):
     """Eval-only SoftAttention: (N, C, H, W) -> (N, C, H, W), the same function, less work.
 
     Built from a SoftAttention with ``FastSoftAttention(soft)``; the source is not changed.
     """
+
+    trains_instead = "SoftAttention"
 
     def __init__(self, soft: SoftAttention, blocked: bool = True) -> None:
         super().__init__()
@@ -152,14 +153,6 @@ class FastSoftAttention(nn.Module):
         for name, value in buffers.items():
             self.register_buffer(name, value.detach().clone())
         self.train(False)
-
-    def train(self, mode: bool = True) -> FastSoftAttention:
-        if mode:
-            raise ValueError(
-                f"{type(self).__name__} is eval-only (BatchNorm is folded into its weights); "
-                "train the original module instead"
-            )
-        return super().train(False)
 
     def spatial_map(self, spatial_mean: torch.Tensor) -> torch.Tensor:
         """Channel mean (N, 1, H, W) -> spatial attention (N, 1, H, W), BatchNorm folded.
@@ -189,11 +182,13 @@ class FastSoftAttention(nn.Module):
         return soft_gate(s, v, self.mix_b, blocked=self.blocked)
 
 
-class FastHarmoniousAttention(nn.Module):
+class FastHarmoniousAttention(EvalOnly):
     """Eval-only HarmoniousAttention: (N, C, H, W) -> (soft map (N, C, H, W), theta (N, T, 2)).
 
     The hard branch's global average pool is the soft branch's channel mean: computed once.
     """
+
+    trains_instead = "HarmoniousAttention"
 
     def __init__(self, harmonious: HarmoniousAttention, blocked: bool = True) -> None:
         super().__init__()
@@ -212,14 +207,6 @@ class FastHarmoniousAttention(nn.Module):
     @blocked.setter
     def blocked(self, value: bool) -> None:
         self.soft.blocked = value
-
-    def train(self, mode: bool = True) -> FastHarmoniousAttention:
-        if mode:
-            raise ValueError(
-                f"{type(self).__name__} is eval-only (BatchNorm is folded into its weights); "
-                "train the original module instead"
-            )
-        return super().train(False)
 
     def translations(self, channel_mean: torch.Tensor) -> torch.Tensor:
         """Channel mean (N, C) -> (N, T, 2) translations in (-1, 1)."""
