@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from tutorial_utils.blocks import ConvBlock
 from tutorial_utils.hacnn import HACNN
 from tutorial_utils.hard_attention import crop_region, region_theta
 from tutorial_utils.harmonious import HarmoniousAttention
@@ -204,3 +205,28 @@ def test_compiled_wrapper_refuses_training_without_compiling() -> None:
         wrapped.train()
     assert not target.training  # nothing was switched before the refusal
     wrapped.eval()
+
+
+def test_freezing_is_applied_to_the_compiled_graph() -> None:
+    """Freezing must reach inductor: BatchNorm folded, each conv + ReLU a prepacked oneDNN op."""
+    ok, why = compile_available()
+    if not ok:
+        pytest.skip(why)
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this PyTorch has no oneDNN (mkldnn): no prepacked convs to look for")
+    from torch._inductor.utils import run_and_get_code
+
+    from tutorial_utils.optimize import CompiledOrEager, CompileInfo
+
+    target = randomize(nn.Sequential(ConvBlock(3, 8, 3, padding=1), ConvBlock(8, 8, 1)), seed=12)
+    target.eval().requires_grad_(False)
+    x = torch.randn(2, 3, 12, 10)
+    info = CompileInfo(requested=True, used=True)
+    wrapped = CompiledOrEager(target, info, inductor_config={"freezing": True})
+    out, code = run_and_get_code(wrapped, x)
+    assert wrapped.compile_info.used, wrapped.compile_info.note
+    source = "\n".join(code)
+    assert "_convolution_pointwise" in source, "freezing did not reach inductor: no prepacked conv"
+    assert "batch_norm" not in source, "freezing did not fold BatchNorm"
+    with torch.no_grad():
+        torch.testing.assert_close(out, target(x), atol=1e-5, rtol=0)

@@ -47,6 +47,11 @@ class CompiledOrEager(nn.Module):
     """Runs ``torch.compile(module)``; if compiling fails, falls back to the eager module.
 
     The first call compiles; its wall time is stored in ``compile_info.seconds``.
+    ``inductor_config`` (for example ``{"freezing": True}``) is set around every call, so it
+    also holds for a recompile (a new input shape), and is never left set globally.
+    It is not passed as ``torch.compile(options=...)``: measured with torch 2.14, freezing
+    given that way is silently not applied (the weights stay graph inputs, BatchNorm stays
+    unfolded, no conv is prepacked), because the choice is made before those options are set.
     """
 
     def __init__(
@@ -54,24 +59,34 @@ class CompiledOrEager(nn.Module):
         module: nn.Module,
         info: CompileInfo,
         dynamic: bool = False,
-        options: dict[str, object] | None = None,
+        inductor_config: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
         self.module = module
         self.compile_info = info
+        self.inductor_config = dict(inductor_config or {})
         # Inductor's C++ toolchain lookup logs a CUDA_HOME notice on GPU-less machines.
         logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-        self._compiled = torch.compile(module, dynamic=dynamic, options=options)
+        self._compiled = torch.compile(module, dynamic=dynamic)
         self._first = True
+
+    def _run_compiled(self, *args: torch.Tensor):  # noqa: ANN202 - the wrapped module's outputs
+        if not self.inductor_config:
+            return self._compiled(*args)
+        from torch._inductor import config as inductor_config
+
+        # Inductor freezes only when autograd is off; a frozen graph has no gradients anyway.
+        with inductor_config.patch(self.inductor_config), torch.no_grad():
+            return self._compiled(*args)
 
     def forward(self, *args: torch.Tensor):  # noqa: ANN201 - same outputs as the wrapped module
         if not self.compile_info.used:
             return self.module(*args)
         if not self._first:
-            return self._compiled(*args)
+            return self._run_compiled(*args)
         start = time.perf_counter()
         try:
-            out = self._compiled(*args)
+            out = self._run_compiled(*args)
         except Exception as error:  # compilers fail in many ways; eager still gives the answer
             self.compile_info.used = False
             self.compile_info.note = f"torch.compile failed, eager fallback: {type(error).__name__}"
@@ -154,10 +169,10 @@ def optimize_for_inference(
         return fast
     info.used = True
     if isinstance(source, HACNN):
-        # Inductor's freezing treats the weights as constants: folds BatchNorm, prepacks convs.
-        # Set for this compile only (options), not globally.
+        # Inductor's freezing treats the weights as constants: it folds BatchNorm and swaps
+        # each conv (+ ReLU) for a prepacked oneDNN conv. Set around this module's calls only.
         target = hacnn_for_compiler(copy.deepcopy(module))
-        wrapped = CompiledOrEager(target, info, options={"freezing": True})
+        wrapped = CompiledOrEager(target, info, inductor_config={"freezing": True})
     else:
         wrapped = CompiledOrEager(fast, info)
     if example_input is not None:
