@@ -64,6 +64,15 @@ def test_bench_quick(tmp_path: Path) -> None:
         assert eager["peak_mem_mb"] is not None
         if work["name"].startswith("HACNN"):
             assert fast["images_per_s"] > 0
+            assert "optimized, hand-written C pass" not in names
+    from tutorial_utils.soft_kernel import kernel_available
+
+    soft = run["workloads"][0]
+    if kernel_available()[0]:  # the kernel row is timed and checked like the others
+        (kernel,) = [r for r in soft["rows"] if r["name"] == "optimized, hand-written C pass"]
+        assert kernel["max_abs_diff"] < 1e-5 and kernel["peak_mem_mb"] is not None
+    else:
+        assert any("hand-written C pass not timed" in note for note in soft["notes"])
 
 
 def test_bench_no_tune_flag_keeps_default_allocator(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ Workloads: SoftAttention(16) on (32, 16, 256, 128); HACNN at batch 1 and 32 on 1
 Each workload times, side by side: copying x into a preallocated output (``copy_``), ``x.clone()``
 (a fresh output: this one pays the allocator), the eager module, the optimized one and, unless
 ``--no-compile``, the optimized one under torch.compile (HACNN: its own forward with fast attention,
-compiled with inductor freezing; about a minute per batch size, printed, not timed). The whole
+compiled with inductor freezing; about a minute per batch size, printed, not timed), and for
+SoftAttention on the CPU the hand-written one-pass C kernel (``soft_kernel``). The whole
 set is repeated ``--rounds`` times, interleaved, so a busy machine hurts every row alike; the
 table gives the median over rounds and the min-max spread.
 
@@ -37,6 +38,8 @@ from .hacnn import HACNN
 from .optimize import optimize_for_inference
 from .soft_attention import SoftAttention
 from .timing import time_call
+
+KERNEL_ROW = "optimized, hand-written C pass"
 
 TUNED_ALLOCATOR = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 32),  # keep blocks up to 4 GiB on the heap
@@ -189,6 +192,8 @@ def _memory_child(workload_index: int, candidate: str, quick: bool) -> int:
     x = torch.randn(work.shape)
     if candidate == "optimized":
         module = optimize_for_inference(module, compile=False)
+    elif candidate == "kernel":
+        module = optimize_for_inference(module, kernel=True)
     with torch.no_grad():
         return peak_rss_growth(lambda: module(x))
 
@@ -234,6 +239,7 @@ class Result:
     shape: tuple[int, ...]
     floor_bytes: int
     rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def run_workload(
@@ -274,9 +280,19 @@ def run_workload(
                 compile_s = time.perf_counter() - start
                 candidates["optimized, torch.compile"] = lambda: compiled(x)
 
+    notes: list[str] = []
+    if isinstance(model, SoftAttention) and device.type == "cpu":
+        fused = optimize_for_inference(model, kernel=True)
+        with torch.no_grad():
+            fused(x)
+        if fused.last_path == "kernel":
+            candidates[KERNEL_ROW] = lambda: fused(x)
+        else:
+            notes.append(f"hand-written C pass not timed: {fused.last_path}")
+
     diffs: dict[str, float] = {}
     with torch.no_grad():
-        for name in ("optimized, eager ops", "optimized, torch.compile"):
+        for name in ("optimized, eager ops", "optimized, torch.compile", KERNEL_ROW):
             if name in candidates:
                 got = candidates[name]()
                 diffs[name] = float((got - reference).abs().max())
@@ -297,7 +313,10 @@ def run_workload(
         for name, kind in (
             ("eager (module.eval())", "eager"),
             ("optimized, eager ops", "optimized"),
+            (KERNEL_ROW, "kernel"),
         ):
+            if name not in candidates:
+                continue
             if device.type == "cuda" or quick:
                 with torch.no_grad():
                     peaks[name] = peak_memory_bytes(candidates[name], device)
@@ -307,7 +326,7 @@ def run_workload(
         peaks["floor: x.clone()"] = x.numel() * x.element_size()
 
     floor_ms = statistics.median(runs["floor: copy_ into preallocated"])
-    result = Result(work.name, tuple(work.shape), copy_bytes)
+    result = Result(work.name, tuple(work.shape), copy_bytes, notes=notes)
     for name, times in runs.items():
         med = statistics.median(times)
         peak = peaks.get(name)
@@ -348,6 +367,7 @@ def format_result(result: Result) -> str:
             lines.append(
                 f"  {'':32s} (compile time of its first call: {r.compile_s:.1f} s, not in the median)"
             )
+    lines.extend(f"  note: {note}" for note in result.notes)
     return "\n".join(lines)
 
 

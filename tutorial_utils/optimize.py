@@ -22,20 +22,28 @@ from .harmonious import HarmoniousAttention
 from .optimize_hacnn import FastHACNN, hacnn_for_compiler
 from .optimize_soft import FastHarmoniousAttention, FastSoftAttention
 from .soft_attention import SoftAttention
+from .soft_kernel import FusedSoftAttention, kernel_available
 
 CompileChoice = bool | Literal["auto"]
 
 
 @dataclass
 class CompileInfo:
-    """What happened with torch.compile: asked for, used, seconds of the first (compiling) call."""
+    """What happened with torch.compile: asked for, used, seconds of the first (compiling) call.
+
+    ``kernel`` is True when the hand-written C pass replaced torch.compile (``note`` says how
+    it was built or why it could not be).
+    """
 
     requested: CompileChoice
     used: bool = False
     seconds: float | None = None
     note: str = ""
+    kernel: bool = False
 
     def __str__(self) -> str:
+        if self.kernel:
+            return self.note
         if self.used and self.seconds is not None:
             return f"compiled in {self.seconds:.1f} s"
         if self.used:
@@ -124,6 +132,7 @@ def optimize_for_inference(
     *,
     blocked: bool = True,
     channels_last: bool = False,
+    kernel: bool = False,
     example_input: torch.Tensor | None = None,
 ) -> nn.Module:
     """An eval-only copy of ``module`` computing the same function as ``module.eval()``.
@@ -138,6 +147,9 @@ def optimize_for_inference(
     ``blocked`` walks big CPU tensors a few samples at a time so each is read from memory
     once; compiled, that walk stays eager and the rest is one compiled graph.
     ``channels_last`` (HACNN, eager only) stores feature maps channels-last.
+    ``kernel`` (SoftAttention only) runs the hand-written one-pass C kernel of
+    ``soft_kernel`` instead of PyTorch ops (built on first use; where it cannot be built, or
+    for inputs it does not take, the PyTorch path runs and ``last_path`` says why).
     ``example_input``, if given, is run once so the compile happens now and
     ``result.compile_info.seconds`` is filled in.
     The result's ``compile_info`` says what was done.
@@ -145,6 +157,20 @@ def optimize_for_inference(
     if compile not in (True, False, "auto"):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
     source = copy.deepcopy(module).eval()
+    if kernel:
+        if not isinstance(source, SoftAttention):
+            raise ValueError(
+                f"kernel=True is for SoftAttention only, got {type(module).__name__}; "
+                "leave kernel=False for HarmoniousAttention and HACNN"
+            )
+        fused = FusedSoftAttention(FastSoftAttention(source, blocked))
+        ok, note = kernel_available()
+        shown = f"hand-written C kernel, {note}" if ok else f"PyTorch path: {note}"
+        fused.compile_info = CompileInfo(requested=compile, note=shown, kernel=True)
+        if example_input is not None:
+            with torch.no_grad():
+                fused(example_input)
+        return fused
     if isinstance(source, SoftAttention):
         fast: nn.Module = FastSoftAttention(source, blocked)
     elif isinstance(source, HarmoniousAttention):

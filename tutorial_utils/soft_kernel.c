@@ -1,0 +1,261 @@
+/* Soft attention for inference, one read of x and one write of the output (see soft_kernel.py).
+ *
+ * A thread takes a range of samples. Its main loop walks (channel, position) once per sample
+ * and does two jobs in the same iteration: it writes sample n's output,
+ * sigmoid(relu(s[p] * v[c] + b[c])), and it adds sample n + 1's x[c, p] into that sample's
+ * channel and spatial sums. So the loop has the memory traffic of a copy (one stream in, one
+ * out), and the sigmoid's arithmetic runs while the next sample's data is on its way.
+ * Between samples: the small spatial map (3x3 stride-2 conv, upsampling) and channel vector.
+ *
+ * Built with the system C compiler (-O3, vector loops via `#pragma omp simd`, no OpenMP
+ * runtime) and called through ctypes, which releases the GIL during the call.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* exp(x) to about 2e-7 relative error: x = k ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6
+ * Taylor polynomial, 2^k from the exponent bits. Plain arithmetic, so loops vectorise. */
+static inline float exp_approx(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding and subtracting rounds */
+    float k = (x * 1.44269504088896341f + round_magic) - round_magic;
+    float r = x - k * 0.693145751953125f; /* ln2 split in two for an exact product */
+    r = r - k * 1.428606765330187e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) * (1 << 23);
+    float two_to_k;
+    memcpy(&two_to_k, &bits, sizeof two_to_k);
+    return p * two_to_k;
+}
+
+static inline float gate(float s, float v, float b) {
+    float z = s * v + b;
+    z = z > 0.0f ? z : 0.0f;
+    return 1.0f / (1.0f + exp_approx(-z));
+}
+
+/* Sums of one sample: spatial[p] = sum over c of x[c, p]; totals[c] = sum over p. */
+static void statistics(const float *x, int64_t C, int64_t P, float *spatial, double *totals) {
+    memset(spatial, 0, (size_t)P * sizeof(float));
+    for (int64_t c = 0; c < C; ++c) {
+        const float *xc = x + c * P;
+        double total = 0.0; /* tens of thousands of terms: a double sum stays exact to float */
+#pragma omp simd reduction(+ : total)
+        for (int64_t p = 0; p < P; ++p) {
+            spatial[p] += xc[p];
+            total += xc[p];
+        }
+        totals[c] = total;
+    }
+}
+
+/* Stores that bypass the cache: the output is not read again soon, and a normal store would
+ * first read each output line from memory (a third stream next to x and the output). */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define STREAM_WIDTH 16
+static inline void stream_store(float *dst, const float *src) {
+    _mm512_stream_ps(dst, _mm512_load_ps(src));
+}
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define STREAM_WIDTH 8
+static inline void stream_store(float *dst, const float *src) {
+    _mm256_stream_ps(dst, _mm256_load_ps(src));
+}
+#else
+#define STREAM_WIDTH 1
+static inline void stream_store(float *dst, const float *src) { *dst = *src; }
+#endif
+
+/* out[p] = gate(s[p], v, b) for p in [p0, p1), and if x is given, spatial[p] += x[p] and
+ * partial[p % STREAM_WIDTH] += x[p]. */
+static inline void gate_span(const float *s, float v, float b, float *out, const float *x,
+                             float *spatial, double *partial, int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+        out[p] = gate(s[p], v, b);
+        if (x != NULL) {
+            spatial[p] += x[p];
+            partial[p % STREAM_WIDTH] += x[p];
+        }
+    }
+}
+
+/* Output of one sample while summing the next: out[c, p] = gate(s[p], v[c], b[c]), and
+ * next_x's sums as in statistics(). next_x may be NULL (last sample of the range). */
+static void gate_and_next_statistics(const float *s, const float *v, const float *b, int64_t C,
+                                     int64_t P, float *out, const float *next_x,
+                                     float *next_spatial, double *next_totals) {
+    const int W = STREAM_WIDTH;
+    if (next_x != NULL) memset(next_spatial, 0, (size_t)P * sizeof(float));
+    for (int64_t c = 0; c < C; ++c) {
+        const float vc = v[c], bc = b[c];
+        const float *xc = next_x != NULL ? next_x + c * P : NULL;
+        float *oc = out + c * P;
+        double partial[STREAM_WIDTH] = {0.0};
+        /* Unaligned head, then whole aligned blocks streamed out, then the tail. */
+        int64_t head = (int64_t)((W - ((uintptr_t)oc / sizeof(float)) % W) % W);
+        head = head < P ? head : P;
+        gate_span(s, vc, bc, oc, xc, next_spatial, partial, 0, head);
+        int64_t p = head;
+        for (; p + W <= P; p += W) {
+            float block[STREAM_WIDTH] __attribute__((aligned(64)));
+            if (xc != NULL) {
+#pragma omp simd
+                for (int q = 0; q < W; ++q) {
+                    block[q] = gate(s[p + q], vc, bc);
+                    next_spatial[p + q] += xc[p + q];
+                    partial[q] += xc[p + q];
+                }
+            } else {
+#pragma omp simd
+                for (int q = 0; q < W; ++q) block[q] = gate(s[p + q], vc, bc);
+            }
+            stream_store(oc + p, block);
+        }
+        /* The tail's partial index must continue the blocks' lanes: shift it to start at 0. */
+        double tail[STREAM_WIDTH] = {0.0};
+        gate_span(s + p, vc, bc, oc + p, xc != NULL ? xc + p : NULL,
+                  next_x != NULL ? next_spatial + p : NULL, tail, 0, P - p);
+        if (xc != NULL) {
+            double total = 0.0;
+            for (int q = 0; q < W; ++q) total += partial[q] + tail[q];
+            next_totals[c] = total;
+        }
+    }
+#if STREAM_WIDTH > 1
+    _mm_sfence(); /* streamed stores become visible before the caller reads the output */
+#endif
+}
+
+/* Spatial attention with BatchNorm folded, from the channel sums (so the 1 / C of the mean is
+ * folded into the 3x3 weights): 3x3 stride-2 conv (padding 1), ReLU, the scalar affine of the
+ * folded 1x1 conv, bilinear upsampling (align_corners) back to H x W, ReLU.
+ * sums (H, W) -> out (H, W). Scratch: low (ho * wo), rows (ho * W), weight (W), left and
+ * right (W). */
+static void spatial_map(const float *sums, int64_t C, int64_t H, int64_t W, const float *k9,
+                        float b1, float scale, float shift, float *low, float *rows,
+                        float *weight, int64_t *left, int64_t *right, float *out) {
+    const int64_t ho = (H - 1) / 2 + 1, wo = (W - 1) / 2 + 1;
+    float k[9];
+    for (int i = 0; i < 9; ++i) k[i] = k9[i] / (float)C;
+    for (int64_t i = 0; i < ho; ++i) {
+        float *acc = low + i * wo;
+        for (int64_t j = 0; j < wo; ++j) acc[j] = b1;
+        for (int64_t dy = 0; dy < 3; ++dy) {
+            const int64_t r = 2 * i + dy - 1;
+            if (r < 0 || r >= H) continue;
+            const float *m = sums + r * W;
+            const float k0 = k[3 * dy], k1 = k[3 * dy + 1], k2 = k[3 * dy + 2];
+            /* Column 2j - 1 is padding for j = 0, column 2j + 1 for the last j when W is odd. */
+            acc[0] += k1 * m[0] + (W > 1 ? k2 * m[1] : 0.0f);
+            const int64_t full = (W - 2) / 2 + 1; /* j < full has 2j + 1 < W */
+#pragma omp simd
+            for (int64_t j = 1; j < full; ++j)
+                acc[j] += k0 * m[2 * j - 1] + k1 * m[2 * j] + k2 * m[2 * j + 1];
+            for (int64_t j = full > 1 ? full : 1; j < wo; ++j)
+                acc[j] += k0 * m[2 * j - 1] + k1 * m[2 * j];
+        }
+        for (int64_t j = 0; j < wo; ++j) acc[j] = (acc[j] > 0.0f ? acc[j] : 0.0f) * scale + shift;
+    }
+    /* align_corners=True: source = destination * (in - 1) / (out - 1); columns first (one
+     * gathered row per low-resolution row), then rows (whole contiguous rows). */
+    const float row_step = H > 1 ? (float)(ho - 1) / (float)(H - 1) : 0.0f;
+    const float col_step = W > 1 ? (float)(wo - 1) / (float)(W - 1) : 0.0f;
+    for (int64_t j = 0; j < W; ++j) {
+        const float src = col_step * (float)j;
+        const int64_t j0 = (int64_t)src;
+        left[j] = j0;
+        right[j] = j0 + (j0 < wo - 1 ? 1 : 0);
+        weight[j] = src - (float)j0;
+    }
+    for (int64_t a = 0; a < ho; ++a) {
+        const float *l = low + a * wo;
+        float *row = rows + a * W;
+        for (int64_t j = 0; j < W; ++j)
+            row[j] = (1.0f - weight[j]) * l[left[j]] + weight[j] * l[right[j]];
+    }
+    for (int64_t i = 0; i < H; ++i) {
+        const float src = row_step * (float)i;
+        const int64_t i0 = (int64_t)src;
+        const int64_t i1 = i0 + (i0 < ho - 1 ? 1 : 0);
+        const float w1 = src - (float)i0, w0 = 1.0f - w1;
+        const float *top = rows + i0 * W, *bottom = rows + i1 * W;
+        float *o = out + i * W;
+#pragma omp simd
+        for (int64_t j = 0; j < W; ++j) {
+            const float v = w0 * top[j] + w1 * bottom[j];
+            o[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+/* Channel attention (two folded 1x1 convs with ReLU) on the channel means, then the soft
+ * attention's C x C matrix: totals (C,) sums over P positions -> v (C,). */
+static void channel_vector(const double *totals, int64_t C, int64_t P, int64_t hidden,
+                           const float *w1, const float *b1, const float *w2, const float *b2,
+                           const float *mix, float *mean, float *h, float *g, float *v) {
+    for (int64_t c = 0; c < C; ++c) mean[c] = (float)(totals[c] / (double)P);
+    for (int64_t k = 0; k < hidden; ++k) {
+        float acc = b1[k];
+        for (int64_t c = 0; c < C; ++c) acc += w1[k * C + c] * mean[c];
+        h[k] = acc > 0.0f ? acc : 0.0f;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+        float acc = b2[c];
+        for (int64_t k = 0; k < hidden; ++k) acc += w2[c * hidden + k] * h[k];
+        g[c] = acc > 0.0f ? acc : 0.0f;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+        float acc = 0.0f;
+        for (int64_t d = 0; d < C; ++d) acc += mix[c * C + d] * g[d];
+        v[c] = acc;
+    }
+}
+
+/* Samples [n0, n1) of x (N, C, H, W) -> out (N, C, H, W). Returns 0, or 1 if out of memory. */
+int soft_attention_samples(const float *x, float *out, int64_t n0, int64_t n1, int64_t C,
+                           int64_t H, int64_t W, const float *k9, float b1, float scale,
+                           float shift, const float *w1, const float *bias1, int64_t hidden,
+                           const float *w2, const float *bias2, const float *mix,
+                           const float *mix_bias) {
+    if (n0 >= n1) return 0;
+    const int64_t P = H * W, ho = (H - 1) / 2 + 1, wo = (W - 1) / 2 + 1;
+    const int64_t floats = 3 * P + ho * wo + ho * W + W + hidden + 3 * C;
+    float *buffer = (float *)malloc((size_t)floats * sizeof(float));
+    int64_t *columns = (int64_t *)malloc((size_t)(2 * W) * sizeof(int64_t));
+    double *totals = (double *)malloc((size_t)(2 * C) * sizeof(double));
+    if (buffer == NULL || columns == NULL || totals == NULL) {
+        free(buffer);
+        free(columns);
+        free(totals);
+        return 1;
+    }
+    float *sums[2] = {buffer, buffer + P}; /* this sample's and the next one's */
+    float *s = buffer + 2 * P, *low = s + P, *rows = low + ho * wo, *weight = rows + ho * W;
+    float *h = weight + W, *g = h + hidden, *v = g + C, *mean = v + C;
+    double *channel_totals[2] = {totals, totals + C};
+    statistics(x + n0 * C * P, C, P, sums[0], channel_totals[0]);
+    for (int64_t n = n0; n < n1; ++n) {
+        const int now = (int)((n - n0) % 2), next = 1 - now;
+        spatial_map(sums[now], C, H, W, k9, b1, scale, shift, low, rows, weight, columns,
+                    columns + W, s);
+        channel_vector(channel_totals[now], C, P, hidden, w1, bias1, w2, bias2, mix, mean, h, g,
+                       v);
+        const float *next_x = n + 1 < n1 ? x + (n + 1) * C * P : NULL;
+        gate_and_next_statistics(s, v, mix_bias, C, P, out + n * C * P, next_x, sums[next],
+                                 channel_totals[next]);
+    }
+    free(buffer);
+    free(columns);
+    free(totals);
+    return 0;
+}
