@@ -91,12 +91,12 @@ def load_kernel() -> tuple[ctypes.CDLL | None, str]:
         directory = Path(tempfile.gettempdir()) / "tutorial_utils"
         directory.mkdir(parents=True, exist_ok=True)
     library = directory / f"soft_kernel_{key.hexdigest()[:16]}.so"
-    note = f"loaded from {library}"
+    note = f"{library.name} loaded from the cache"
     if not library.exists():
         error = _compile(compiler, SOURCE_PATH, library)
         if error is not None:
             return None, f"could not compile soft_kernel.c with {compiler}: {error}"
-        note = f"compiled with {compiler} into {library}"
+        note = f"compiled with {Path(compiler).name} into the cache as {library.name}"
     lib = ctypes.CDLL(str(library))
     fn = lib.soft_attention_samples
     pointer, int64, single = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
