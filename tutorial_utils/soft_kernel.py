@@ -114,7 +114,8 @@ def kernel_available() -> tuple[bool, str]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(process_id: int, workers: int) -> ThreadPoolExecutor:
+    """One pool per process (a forked child has no threads of its parent's pool) and size."""
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="soft-kernel")
 
 
@@ -186,7 +187,7 @@ class FusedSoftAttention(EvalOnly):
         if workers == 1:
             codes = [run(0, n)]
         else:
-            pool = _pool(workers)
+            pool = _pool(os.getpid(), workers)
             codes = list(pool.map(run, bounds[:-1], bounds[1:]))
         if any(codes):
             raise MemoryError("soft_kernel.c could not allocate its scratch buffers")
