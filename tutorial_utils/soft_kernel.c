@@ -180,6 +180,7 @@ static void spatial_map(const float *sums, int64_t C, int64_t H, int64_t W, cons
     for (int64_t a = 0; a < ho; ++a) {
         const float *l = low + a * wo;
         float *row = rows + a * W;
+#pragma omp simd
         for (int64_t j = 0; j < W; ++j)
             row[j] = (1.0f - weight[j]) * l[left[j]] + weight[j] * l[right[j]];
     }
