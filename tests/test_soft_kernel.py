@@ -68,6 +68,8 @@ def test_optimize_for_inference_kernel_option(kernel_here) -> None:
 
 
 def test_kernel_option_refuses_other_modules_and_bad_input() -> None:
+    with pytest.raises(ValueError, match="replaces torch.compile"):
+        optimize_for_inference(SoftAttention(16), compile=True, kernel=True)
     with pytest.raises(ValueError, match="SoftAttention only, got HACNN"):
         optimize_for_inference(HACNN(10, nchannels=(16, 32, 48), feat_dim=8), kernel=True)
     with pytest.raises(ValueError, match="threads must be at least 1, got 0"):

@@ -148,8 +148,9 @@ def optimize_for_inference(
     once; compiled, that walk stays eager and the rest is one compiled graph.
     ``channels_last`` (HACNN, eager only) stores feature maps channels-last.
     ``kernel`` (SoftAttention only) runs the hand-written one-pass C kernel of
-    ``soft_kernel`` instead of PyTorch ops (built on first use; where it cannot be built, or
-    for inputs it does not take, the PyTorch path runs and ``last_path`` says why).
+    ``soft_kernel`` instead of PyTorch ops and torch.compile (built on first use; where it
+    cannot be built, or for inputs it does not take, the PyTorch path runs and ``last_path``
+    says why).
     ``example_input``, if given, is run once so the compile happens now and
     ``result.compile_info.seconds`` is filled in.
     The result's ``compile_info`` says what was done.
@@ -158,6 +159,11 @@ def optimize_for_inference(
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
     source = copy.deepcopy(module).eval()
     if kernel:
+        if compile is True:
+            raise ValueError(
+                "kernel=True replaces torch.compile with the hand-written C pass; "
+                "pass compile=False (or leave it 'auto') together with kernel=True"
+            )
         if not isinstance(source, SoftAttention):
             raise ValueError(
                 f"kernel=True is for SoftAttention only, got {type(module).__name__}; "

@@ -2,9 +2,9 @@
 
 After the rank-1 rewrite (``optimize_soft``) the module reads x once (memory-bound) and
 computes one sigmoid per output value (compute-bound on a small CPU). PyTorch runs those
-as separate kernels, one after the other, so their times add. ``soft_kernel.c`` does both for
-one sample at a time, and threads take different samples: while one streams x in, another
-computes sigmoids, so the two costs overlap.
+as separate kernels, one after the other, so their times add. ``soft_kernel.c`` runs them in
+one loop: while it writes sample n's output it reads sample n + 1's x into that sample's sums,
+so the two costs overlap. Threads take different ranges of samples.
 
 The C file is compiled on first use with the system C compiler (the one inductor also needs)
 into a cache directory, and called through ctypes (which releases the GIL, so the threads run
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .optimize_fold import EvalOnly
-from .optimize_soft import FastSoftAttention, soft_gate
+from .optimize_soft import FastSoftAttention
 from .soft_attention import SoftAttention
 from .validation import check_feature_map
 
@@ -71,6 +71,7 @@ def _compile(compiler: str, source: Path, target: Path) -> str | None:
         if done.returncode == 0:
             os.replace(temporary, target)  # atomic: parallel test workers may race to build
             return None
+        temporary.unlink(missing_ok=True)
         error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
     return error
 
@@ -156,8 +157,7 @@ class FusedSoftAttention(EvalOnly):
         why = self._why_not_kernel(x)
         if why is not None:
             self.last_path = why
-            s, v, _ = self.fast.gate_parts(x)
-            return soft_gate(s, v, self.fast.mix_b, blocked=self.fast.blocked)
+            return self.fast(x)
         self.last_path = "kernel"
         return self._run_kernel(x)
 
