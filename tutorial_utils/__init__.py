@@ -16,7 +16,7 @@ from .exercises import check_exercise
 from .hacnn import HACNN, StageRecord, count_parameters
 from .hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
 from .harmonious import HarmoniousAttention
-from .images import hacnn_batch, load_sample_image, sample_image_names
+from .images import data_dir, data_file, hacnn_batch, load_sample_image, sample_image_names
 from .optimize import optimize_for_inference
 from .plotting import draw_boxes, overlay_map, show_image
 from .soft_attention import ChannelAttention, SoftAttention, SpatialAttention
@@ -41,6 +41,8 @@ __all__ = [
     "check_exercise",
     "count_parameters",
     "crop_region",
+    "data_dir",
+    "data_file",
     "describe_device",
     "draw_boxes",
     "format_trace",

@@ -1,8 +1,9 @@
-"""Sample photographs from data/, loaded offline, and their preparation for HA-CNN."""
+"""Sample photographs from the package's data folder, loaded offline, and their preparation for HA-CNN."""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,32 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+DATA_DIR_VARIABLE = "ATTENTION_DATA_DIR"
+
+
 def data_dir() -> Path:
-    """The data/ folder: $ATTENTION_DATA_DIR if set, else the one beside this package."""
-    return Path(os.environ.get("ATTENTION_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+    """The folder of photos and trained weights: ``$ATTENTION_DATA_DIR`` if set, else the
+    package's own ``tutorial_utils/data`` (package data, so a wheel install carries it)."""
+    override = os.environ.get(DATA_DIR_VARIABLE)
+    if override is not None:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"{DATA_DIR_VARIABLE}={override!r} is not a directory; expected a folder holding "
+                "the sample photos and weights (unset it to use the package's own data)"
+            )
+        return path
+    # A wheel or editable install both unpack to a real folder, so files() is a Path here.
+    return Path(str(resources.files("tutorial_utils") / "data"))
+
+
+def data_file(name: str) -> Path:
+    """One file of the data folder, e.g. ``data_file("astronaut.jpg")``; FileNotFoundError if absent."""
+    path = data_dir() / name
+    if not path.is_file():
+        available = sorted(p.name for p in data_dir().iterdir() if p.is_file())
+        raise FileNotFoundError(f"no data file {name!r} in {data_dir()}; found {available}")
+    return path
 
 
 def sample_image_names() -> list[str]:
