@@ -58,8 +58,8 @@ clean:
 
 # Student copies in build/student/: solutions removed, outputs cleared, exercises left open.
 student: install
-	$(BIN)/python -m tutorial_utils.classroom student
+	$(BIN)/python -m tools.classroom student
 
 # Offline HTML of the executed lessons, with an index, in build/html/.
 html: install
-	$(BIN)/python -m tutorial_utils.classroom html
+	$(BIN)/python -m tools.classroom html

@@ -8,20 +8,20 @@ Modules, one concern each:
 - teaching: explore (widget logic, one module per lesson), classroom (student copies, HTML).
 """
 
-from .blocks import ConvBlock, InceptionA, InceptionB
-from .calibration import calibrate_batchnorm
-from .checkpoint import load_checkpoint, read_state_dict
-from .device import describe_device, pick_device
-from .exercises import check_exercise
-from .hacnn import HACNN, StageRecord, count_parameters
-from .hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
-from .harmonious import HarmoniousAttention
-from .images import data_dir, data_file, hacnn_batch, load_sample_image, sample_image_names
-from .optimize import optimize_for_inference
-from .plotting import draw_boxes, overlay_map, show_image
-from .soft_attention import ChannelAttention, SoftAttention, SpatialAttention
-from .timing import Timing, time_call
-from .tracing import format_trace, print_shapes, trace_shapes
+from .common.batchnorm import calibrate_batchnorm
+from .common.device import describe_device, pick_device
+from .common.exercises import check_exercise
+from .common.images import data_dir, data_file, hacnn_batch, load_sample_image, sample_image_names
+from .common.plotting import draw_boxes, overlay_map, show_image
+from .common.timing import Timing, time_call
+from .common.tracing import format_trace, print_shapes, trace_shapes
+from .hacnn.blocks import ConvBlock, InceptionA, InceptionB
+from .hacnn.checkpoint import load_checkpoint, read_state_dict
+from .hacnn.hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
+from .hacnn.harmonious import HarmoniousAttention
+from .hacnn.model import HACNN, StageRecord, count_parameters
+from .hacnn.soft_attention import ChannelAttention, SoftAttention, SpatialAttention
+from .infer.optimize import optimize_for_inference
 
 __version__ = "0.1.0"
 

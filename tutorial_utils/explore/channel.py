@@ -16,12 +16,12 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..calibration import calibrate_batchnorm
-from ..hacnn import HACNN, StageRecord
-from ..images import hacnn_batch, sample_image_names
-from ..plotting import show_image
-from ..soft_attention import ChannelAttention
-from ..validation import check_positive_int
+from ..common.batchnorm import calibrate_batchnorm
+from ..common.images import hacnn_batch, sample_image_names
+from ..common.plotting import show_image
+from ..common.validation import check_positive_int
+from ..hacnn.model import HACNN, StageRecord
+from ..hacnn.soft_attention import ChannelAttention
 
 STAGES = (1, 2, 3)
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels

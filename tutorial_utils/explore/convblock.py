@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..blocks import ConvBlock
-from ..images import crop_to_aspect, load_sample_image, normalize, resize_image
-from ..plotting import show_image
-from ..validation import check_positive_int
+from ..common.images import crop_to_aspect, load_sample_image, normalize, resize_image
+from ..common.plotting import show_image
+from ..common.validation import check_positive_int
+from ..hacnn.blocks import ConvBlock
 
 EXPLORER_SIZE = (96, 96)  # (H, W) the photo is resized to, so sizes are easy to check by hand
 SHOWN_CHANNELS = 3  # output channels drawn next to the photo

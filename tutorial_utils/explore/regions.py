@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..hard_attention import crop_region, theta_to_boxes
-from ..plotting import draw_boxes, show_image
+from ..common.plotting import draw_boxes, show_image
+from ..hacnn.hard_attention import crop_region, theta_to_boxes
 
 
 def region_view(

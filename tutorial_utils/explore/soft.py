@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from ..blocks import ConvBlock
-from ..images import hacnn_batch
-from ..plotting import overlay_map
-from ..soft_attention import SoftAttention
+from ..common.images import hacnn_batch
+from ..common.plotting import overlay_map
+from ..hacnn.blocks import ConvBlock
+from ..hacnn.soft_attention import SoftAttention
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 

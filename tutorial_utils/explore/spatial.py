@@ -11,10 +11,10 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..calibration import calibrate_batchnorm
-from ..hacnn import HACNN, StageRecord
-from ..images import hacnn_batch, sample_image_names
-from ..plotting import overlay_map
+from ..common.batchnorm import calibrate_batchnorm
+from ..common.images import hacnn_batch, sample_image_names
+from ..common.plotting import overlay_map
+from ..hacnn.model import HACNN, StageRecord
 
 STAGES = (1, 2, 3)
 

@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..hacnn import HACNN, StageRecord
-from ..hard_attention import crop_region, theta_to_boxes
-from ..plotting import draw_boxes, overlay_map, show_image
+from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..hacnn.hard_attention import crop_region, theta_to_boxes
+from ..hacnn.model import HACNN, StageRecord
 
 
 def collect_stages(model: HACNN, batch: torch.Tensor) -> list[StageRecord]:

@@ -1,0 +1,85 @@
+"""The benchmark's quick mode runs and reports the promised table and JSON structure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_quick(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tutorial_utils.bench",
+            "--quick",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    text = done.stdout
+    assert "re-running with a tuned allocator" in text  # the default re-exec happened
+    assert "allocator: glibc malloc, tuned" in text or "preloaded allocator" in text
+    for name in ("SoftAttention", "HACNN batch 1", "HACNN batch 2"):
+        assert name in text
+    for column in ("median ms", "GB/s", "x floor", "img/s", "peak MB"):
+        assert column in text
+    report = json.loads(out.read_text())
+    (run,) = report["runs"]
+    assert run["device"] == "cpu" and run["quick"] is True
+    assert "MALLOC_MMAP_THRESHOLD_" in run["allocator_env"]
+    assert len(run["workloads"]) == 3
+    for work in run["workloads"]:
+        names = [row["name"] for row in work["rows"]]
+        assert names[:4] == [
+            "floor: copy_ into preallocated",
+            "floor: x.clone()",
+            "eager (module.eval())",
+            "optimized, eager ops",
+        ]
+        floor, _, eager, fast = work["rows"][:4]
+        assert floor["x_floor"] == 1.0
+        assert all(
+            r["median_ms"] > 0 and r["min_ms"] <= r["median_ms"] <= r["max_ms"]
+            for r in work["rows"]
+        )
+        assert fast["max_abs_diff"] is not None and fast["max_abs_diff"] < 1e-4
+        assert eager["peak_mem_mb"] is not None
+        if work["name"].startswith("HACNN"):
+            assert fast["images_per_s"] > 0
+            assert "optimized, hand-written C pass" not in names
+    from tutorial_utils.infer.soft_kernel import kernel_available
+
+    soft = run["workloads"][0]
+    if kernel_available()[0]:  # the kernel row is timed and checked like the others
+        (kernel,) = [r for r in soft["rows"] if r["name"] == "optimized, hand-written C pass"]
+        assert kernel["max_abs_diff"] < 1e-5 and kernel["peak_mem_mb"] is not None
+    else:
+        assert any("hand-written C pass not timed" in note for note in soft["notes"])
+
+
+def test_bench_no_tune_flag_keeps_default_allocator(tmp_path: Path) -> None:
+    from tutorial_utils.bench import cli as bench
+
+    env_backup = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("MALLOC_")}
+    try:
+        assert "default settings" in bench.describe_allocator()
+    finally:
+        os.environ.update(env_backup)

@@ -1,0 +1,186 @@
+"""The lesson-08 models, training loop and command line (quick runs only, never the full training)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from tutorial_utils.digits.data import make_cluttered_digits
+from tutorial_utils.digits.models import VARIANTS, DigitNet, SoftArgmaxLocaliser, build_variant
+from tutorial_utils.digits.train import (
+    RunResult,
+    TrainConfig,
+    draw_attention,
+    format_results,
+    glimpse_statistics,
+    load_trained,
+    main,
+    run_variant,
+    save_checkpoint,
+)
+from tutorial_utils.hacnn.hard_attention import region_theta
+from tutorial_utils.hacnn.model import count_parameters
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Small convolutions run no faster on more threads, and much slower on a busy machine.
+    # The command line also switches deterministic kernels on; restore both for other tests.
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before[0])
+    torch.use_deterministic_algorithms(before[1])
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return make_cluttered_digits(num_train=96, num_test=48, seed=1)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_variant_maps_canvases_to_logits(name):
+    model = build_variant(name)
+    logits = model(torch.rand(3, 1, 64, 64))
+    assert logits.shape == (3, 10)
+    assert model.variant == name
+    assert ("soft_map" in model.last) == (name in ("soft", "harmonious"))
+    assert ("theta" in model.last) == (name in ("hard", "harmonious"))
+
+
+def test_attention_records_have_documented_shapes():
+    model = build_variant("harmonious")
+    model(torch.rand(2, 1, 64, 64))
+    assert model.last["soft_map"].shape == (2, 24, 8, 8)
+    assert model.last["theta"].shape == (2, 2, 3)
+    assert model.last["glimpse"].shape == (2, 1, 16, 16)
+
+
+def test_matched_baseline_has_about_the_parameters_of_harmonious():
+    harmonious = count_parameters(build_variant("harmonious"))
+    baseline = count_parameters(build_variant("baseline"))
+    narrow = count_parameters(build_variant("baseline", matched_baseline=False))
+    assert abs(baseline - harmonious) / harmonious < 0.05
+    assert narrow < baseline / 1.5
+
+
+def test_localiser_starts_centred_and_follows_a_peak():
+    loc = SoftArgmaxLocaliser(4)
+    torch.testing.assert_close(loc(torch.rand(2, 4, 8, 8)), torch.zeros(2, 2))
+    # A huge score in cell (row 1, col 6) of an 8x8 map moves the window to that cell's centre.
+    with torch.no_grad():
+        loc.score.weight.zero_()
+        loc.score.weight[0, 0, 1, 1] = 1000.0
+    x = torch.zeros(1, 4, 8, 8)
+    x[0, 0, 1, 6] = 1.0
+    expected = torch.tensor([[(2 * 6 + 1) / 8 - 1, (2 * 1 + 1) / 8 - 1]])
+    torch.testing.assert_close(loc(x), expected)
+    assert loc.last_map.shape == (1, 8, 8)
+
+
+def test_glimpse_statistics_of_perfect_and_fixed_windows():
+    positions = torch.tensor([[12.0, 20.0], [40.0, 30.0], [30.0, 50.0]])
+    translation = positions / 32 - 1  # pixel centre -> normalised centre on a 64 canvas
+    theta = region_theta(translation, torch.eye(2) * 0.5)
+    stats = glimpse_statistics(theta, positions, 64)
+    assert stats["corr_x"] == pytest.approx(1.0) and stats["corr_y"] == pytest.approx(1.0)
+    assert stats["distance"] == pytest.approx(0.0, abs=1e-4)
+    assert stats["mean_x"] == pytest.approx(positions[:, 0].mean().item(), abs=1e-4)
+    fixed = region_theta(torch.zeros(3, 2), torch.eye(2) * 0.5)
+    stats = glimpse_statistics(fixed, positions, 64)
+    assert stats["std_x"] == 0 and stats["corr_x"] == 0.0
+    assert stats["mean_x"] == pytest.approx(32.0)
+
+
+def test_training_is_reproducible_and_learns(tiny_data):
+    config = TrainConfig(epochs=2, batch_size=32, seed=5)
+    torch.manual_seed(0)
+    _, first = run_variant("harmonious", tiny_data, config, progress=False)
+    _, second = run_variant("harmonious", tiny_data, config, progress=False)
+    assert first.history == second.history
+    assert first.test_accuracy == second.test_accuracy
+    assert set(first.history) >= {"train_loss", "test_accuracy", "corr_x", "distance"}
+    assert first.history["train_loss"][-1] < first.history["train_loss"][0]
+    assert set(first.glimpse) >= {"mean_x", "std_y", "corr_y"}
+
+
+def test_checkpoint_round_trip(tmp_path, tiny_data):
+    config = TrainConfig(epochs=1, batch_size=48)
+    model, result = run_variant("hard", tiny_data, config, progress=False)
+    path = tmp_path / "digits.pt"
+    save_checkpoint({"hard": model}, [result], path)
+    models, histories = load_trained(path)
+    assert histories["hard"] == result.history
+    model.eval()
+    x = tiny_data.test.images[:5]
+    torch.testing.assert_close(models["hard"](x), model(x))
+
+
+def test_format_results_order_and_columns():
+    rows = [RunResult(n, 50.0 + i, 1000 * (i + 1), 1.5) for i, n in enumerate(VARIANTS)]
+    lines = format_results(rows).splitlines()
+    assert lines[0].split() == ["variant", "test", "acc", "(%)", "params", "train", "s"]
+    assert [line.split()[0] for line in lines[2:]] == list(VARIANTS)
+    assert lines[2].split()[1:] == ["50.00", "1,000", "1.5"]
+    assert len(format_results(rows, seconds=False).splitlines()[2].split()) == 3
+
+
+def test_draw_attention_returns_what_it_drew(tiny_data):
+    fig, ax = plt.subplots()
+    drawn = draw_attention(ax, build_variant("harmonious"), tiny_data.test, 3)
+    assert drawn["label"] == tiny_data.test.labels[3].item()
+    assert drawn["soft_map"].shape == (8, 8)
+    torch.testing.assert_close(drawn["box"], torch.tensor([16.0, 16.0, 48.0, 48.0]))
+    assert len(ax.patches) == 2  # glimpse box and true digit box
+    drawn = draw_attention(ax, build_variant("baseline"), tiny_data.test, 0)
+    assert drawn["box"] is None and drawn["soft_map"] is None
+    with pytest.raises(ValueError, match="index"):
+        draw_attention(ax, build_variant("baseline"), tiny_data.test, 48)
+    plt.close(fig)
+
+
+def test_cli_quick_prints_the_table_last_and_repeats(capsys):
+    argv = ["--quick", "--no-progress", "--variants", "baseline", "hard"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.strip().splitlines()
+    assert first[-4].split()[:3] == ["variant", "test", "acc"]
+    assert [line.split()[0] for line in first[-2:]] == ["baseline", "hard"]
+    assert any(line.startswith("hard: glimpse centre") for line in first)
+    assert main(argv) == 0
+    second = capsys.readouterr().out.strip().splitlines()
+    # Same seed, same accuracies and parameter counts; only the seconds column may differ.
+    assert [line.split()[:3] for line in first[-2:]] == [line.split()[:3] for line in second[-2:]]
+
+
+def test_cli_rejects_bad_epochs():
+    with pytest.raises(SystemExit):
+        main(["--quick", "--epochs", "0"])
+
+
+def test_bad_model_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown variant 'both'"):
+        build_variant("both")
+    with pytest.raises(ValueError, match="glimpse_scale"):
+        DigitNet(hard=True, glimpse_scale=1.5)
+    with pytest.raises(ValueError, match="widths"):
+        DigitNet(widths=(8, 16))
+    with pytest.raises(ValueError, match="1 channels"):
+        build_variant("baseline")(torch.rand(1, 3, 64, 64))
+
+
+def test_stored_checkpoint_fits_the_four_variants():
+    """data/cluttered_digits_attention.pt (lesson 08) loads strictly and has its learning curves."""
+    from tutorial_utils.common.images import data_dir
+
+    path = data_dir() / "cluttered_digits_attention.pt"
+    assert path.stat().st_size < 600_000, "keep the lesson checkpoint small"
+    models, histories = load_trained(path)
+    assert list(models) == list(VARIANTS)
+    for name, model in models.items():
+        assert model.variant == name
+        assert len(histories[name]["test_accuracy"]) == 10
+        assert model(torch.rand(2, 1, 64, 64)).shape == (2, 10)
+    assert "distance" in histories["hard"] and "distance" not in histories["baseline"]

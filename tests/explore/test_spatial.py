@@ -1,0 +1,105 @@
+"""Lesson 03's explorer: the spatial map of each HA-CNN stage over a photograph, headless."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from tutorial_utils import calibrate_batchnorm, sample_image_names
+from tutorial_utils.common.images import hacnn_batch
+from tutorial_utils.explore.spatial import (
+    draw_spatial_map,
+    has_measured_statistics,
+    seeded_hacnn,
+    spatial_maps_by_stage,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return seeded_hacnn(seed=0, calibrate=True)
+
+
+def test_maps_by_stage_shapes_and_match_the_branch(model):
+    _, batch = hacnn_batch(["astronaut", "camera"])
+    maps = spatial_maps_by_stage(model, batch)
+    assert sorted(maps) == [1, 2, 3]
+    for stage, size in zip((1, 2, 3), ((40, 16), (20, 8), (10, 4)), strict=True):
+        assert tuple(maps[stage]["spatial"].shape) == (2, 1, *size)
+        assert tuple(maps[stage]["channel_mean"].shape) == (2, 1, *size)
+        assert maps[stage]["spatial"].min() >= 0  # the branch ends in a ReLU
+    records = []
+    with torch.no_grad():
+        model.forward_features(batch, records)
+        expected = model.ha2.soft_attn.spatial_attn(records[1].features)
+    torch.testing.assert_close(maps[2]["spatial"], expected)
+
+
+def test_draw_returns_what_it_drew_and_changes_with_stage(model):
+    fig = Figure()
+    one = draw_spatial_map("astronaut", 1, model, fig=fig)
+    assert one["stage"] == 1 and one["image"] == "astronaut"
+    assert one["shape"] == (40, 16)
+    assert one["min"] <= one["max"]
+    assert len(fig.axes) == 2 and "stage 1" in fig.axes[0].get_title()
+    three = draw_spatial_map("astronaut", 3, model, fig=fig)
+    assert three["shape"] == (10, 4)
+    assert len(fig.axes) == 2  # the figure is redrawn, not stacked
+    other = draw_spatial_map("camera", 1, model)
+    assert not torch.equal(other["channel_mean"], one["channel_mean"])
+
+
+@pytest.mark.parametrize(
+    ("image", "stage", "alpha"), [("nope", 1, 0.5), ("astronaut", 4, 0.5), ("astronaut", 1, 2.0)]
+)
+def test_bad_choices_name_the_value(model, image, stage, alpha):
+    with pytest.raises(ValueError, match="nope|stage=4|alpha=2.0"):
+        draw_spatial_map(image, stage, model, alpha=alpha)
+
+
+def test_seed_and_calibrate_types():
+    with pytest.raises(TypeError, match="seed"):
+        seeded_hacnn(seed="0")
+    with pytest.raises(TypeError, match="calibrate"):
+        seeded_hacnn(calibrate=1)
+
+
+def test_calibrated_model_is_the_seeded_model_calibrated_on_the_photos(model):
+    fresh = seeded_hacnn(seed=0)
+    assert not has_measured_statistics(fresh)
+    assert has_measured_statistics(model)
+    _, batch = hacnn_batch(sample_image_names())
+    calibrate_batchnorm(fresh, batch)
+    for (name, ours), theirs in zip(
+        model.state_dict().items(), fresh.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(ours, theirs, msg=name)
+
+
+def test_fresh_maps_are_flat_calibrated_maps_vary(model):
+    _, batch = hacnn_batch(sample_image_names())
+    fresh = spatial_maps_by_stage(seeded_hacnn(seed=0), batch)
+    measured = spatial_maps_by_stage(model, batch)
+    for stage in (1, 2, 3):
+        flat = fresh[stage]["spatial"]
+        assert float(flat.max() - flat.min()) < 0.01  # fresh statistics: (nearly) one value
+        maps = measured[stage]["spatial"]  # (5, 1, H, W)
+        assert float(maps.amax(dim=(1, 2, 3)).min()) > 0.1  # no photo's map is all zero
+        assert float((maps.amax(dim=(2, 3)) - maps.amin(dim=(2, 3))).min()) > 0.1  # varies in space
+        assert float(maps.std(dim=0).mean()) > 0.05  # and from photo to photo
+
+
+def test_draw_reports_the_statistics_and_a_map_that_varies(model):
+    fig = Figure()
+    for stage in (1, 2, 3):
+        drawn = draw_spatial_map("grace_hopper", stage, model, fig=fig)
+        assert drawn["statistics"] == "measured"
+        assert drawn["max"] > drawn["min"]
+        assert "(flat)" not in fig.axes[1].get_title()
+    a = draw_spatial_map("astronaut", 2, model)["spatial"]
+    b = draw_spatial_map("coffee", 2, model)["spatial"]
+    assert float((a - b).abs().max()) > 0.1
+    assert draw_spatial_map("astronaut", 1, seeded_hacnn(seed=0))["statistics"] == "fresh"

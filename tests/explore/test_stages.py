@@ -1,0 +1,71 @@
+"""Headless tests of the lesson-06 stage explorer, on a small HA-CNN."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from tutorial_utils.explore.stages import collect_stages, stage_view  # noqa: E402
+from tutorial_utils.hacnn.model import HACNN  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple:
+    torch.manual_seed(0)
+    model = HACNN(num_classes=3, nchannels=(16, 32, 48), feat_dim=8)
+    model.train()
+    pictures = torch.rand(2, 3, 160, 64)
+    records = collect_stages(model, pictures)
+    assert model.training  # mode restored
+    return records, pictures
+
+
+def test_records_have_stage_shapes(setup: tuple) -> None:
+    records, _ = setup
+    assert [tuple(r.soft_map.shape) for r in records] == [
+        (2, 16, 40, 16),
+        (2, 32, 20, 8),
+        (2, 48, 10, 4),
+    ]
+
+
+def test_mean_map_and_default_stripes(setup: tuple) -> None:
+    records, pictures = setup
+    out = stage_view(records, pictures, stage=2, image_index=1)
+    expected = records[1].soft_map[1].mean(dim=0)
+    torch.testing.assert_close(out["soft_map"], expected)
+    assert 0.5 <= out["map_min"] <= out["map_max"] < 1.0
+    # zero weights at init: the stripes sit at tanh of the bias centres
+    centres = torch.tanh(torch.tensor([-0.75, -0.25, 0.25, 0.75]))
+    torch.testing.assert_close(out["translations"][:, 1], centres)
+    heights = out["boxes"][:, 3] - out["boxes"][:, 1]
+    torch.testing.assert_close(heights, torch.full((4,), 40.0))
+    plt.close(out["figure"])
+
+
+def test_channel_and_stage_change_the_map(setup: tuple) -> None:
+    records, pictures = setup
+    fig = plt.figure()
+    one = stage_view(records, pictures, stage=1, channel=3, fig=fig)["soft_map"].clone()
+    torch.testing.assert_close(one, records[0].soft_map[0, 3])
+    three = stage_view(records, pictures, stage=3, channel=3, fig=fig)["soft_map"]
+    assert one.shape != three.shape
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [({"stage": 4}, "stage"), ({"image_index": 2}, "image_index"), ({"channel": 16}, "channel")],
+)
+def test_bad_choices_raise(setup: tuple, kwargs: dict, word: str) -> None:
+    records, pictures = setup
+    with pytest.raises(ValueError, match=word):
+        stage_view(records, pictures, **kwargs)
+
+
+def test_collect_needs_hacnn() -> None:
+    with pytest.raises(TypeError, match="HACNN"):
+        collect_stages(torch.nn.Identity(), torch.rand(1, 3, 160, 64))

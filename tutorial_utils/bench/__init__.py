@@ -1,0 +1,1 @@
+"""The benchmark room: python -m tutorial_utils.bench."""

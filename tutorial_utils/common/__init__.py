@@ -1,0 +1,1 @@
+"""The shared room: helpers every other room may use."""

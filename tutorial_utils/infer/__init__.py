@@ -1,0 +1,1 @@
+"""The inference room: optimize_for_inference and its parts (lesson 07)."""
