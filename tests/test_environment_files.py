@@ -38,7 +38,8 @@ def _environment_packages() -> set[str]:
 def test_same_packages():
     conda, pip = _environment_packages(), _pyproject_packages()
     assert conda == pip, (
-        f"only in environment.yml: {sorted(conda - pip)}; only in pyproject.toml: {sorted(pip - conda)}"
+        f"only in environment.yml: {sorted(conda - pip)}; "
+        f"only in pyproject.toml: {sorted(pip - conda)}"
     )
 
 

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python -m tutorial_utils.classroom student   # build/student/NN_topic.ipynb
-    python -m tutorial_utils.classroom html      # build/html/NN_topic.html + index.html
+    python -m tools.classroom student   # build/student/NN_topic.ipynb
+    python -m tools.classroom html      # build/html/NN_topic.html + index.html
 
 Student edition: cells tagged ``solution`` are removed, every output and execution count is
 cleared, cells tagged ``exercise`` stay as runnable scaffolds (their body raises
@@ -15,6 +15,9 @@ HTML edition: the stored, executed lessons rendered with nbconvert's ``lab`` tem
 script that would be fetched from a CDN left out, so a page opens offline. Widget explorers
 cannot move in a static page: each one is replaced by the picture it drew when the lesson was
 executed and the values its controls started at.
+
+A developer tool: it needs nbformat and nbconvert (the dev extras), so it lives outside the
+package, which a runtime-only install must be able to import.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 _NBCONVERT_ALT = "No description has been provided for this image"
 _FIGURE_ALT = "Figure drawn by the code cell above"
-_QUIET_LOG = logging.getLogger("tutorial_utils.classroom.nbconvert")
+_QUIET_LOG = logging.getLogger("tools.classroom.nbconvert")
 _QUIET_LOG.setLevel(logging.ERROR)
 
 
@@ -367,7 +370,7 @@ def write_html(source_dir: Path | str, out_dir: Path | str) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``student`` or ``html``, with optional ``--source`` and ``--out``."""
     parser = argparse.ArgumentParser(
-        prog="python -m tutorial_utils.classroom",
+        prog="python -m tools.classroom",
         description="Build the student notebooks or the offline HTML copy of the lessons.",
     )
     parser.add_argument("edition", choices=["student", "html"])

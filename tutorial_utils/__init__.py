@@ -1,27 +1,56 @@
 """Attention, step by step: the tested reference package the lessons build toward.
 
-Modules, one concern each:
-- the model: blocks, soft_attention, hard_attention, harmonious, hacnn, checkpoint;
-- inference speed: optimize (with optimize_fold, optimize_soft, optimize_hacnn), bench;
-- the training experiment: cluttered_digits, digit_models, experiment;
-- helpers: tracing, device, timing, images, plotting, diagram, validation, exercises;
-- teaching: explore (widget logic, one module per lesson), classroom (student copies, HTML).
+Rooms, one concern each (docs/architecture.md draws them and their arrows):
+- ``hacnn``: the reference modules HA-CNN is made of, lessons 01-06;
+- ``infer``: ``optimize_for_inference`` and its parts, lesson 07;
+- ``bench``: the benchmark, ``python -m tutorial_utils.bench``;
+- ``digits``: lesson 08's experiment, ``python -m tutorial_utils.digits``;
+- ``explore``: the widget explorers' logic, one module per lesson;
+- ``common``: the shared helpers (checks, device, timing, tracing, images, plotting);
+- ``data``: the sample photographs and trained weights (package data).
+The names below are the public ones; a room's own ``__init__`` lists the rest.
 """
 
-from .common.batchnorm import calibrate_batchnorm
-from .common.device import describe_device, pick_device
-from .common.exercises import check_exercise
-from .common.images import data_dir, data_file, hacnn_batch, load_sample_image, sample_image_names
-from .common.plotting import draw_boxes, overlay_map, show_image
-from .common.timing import Timing, time_call
-from .common.tracing import format_trace, print_shapes, trace_shapes
-from .hacnn.blocks import ConvBlock, InceptionA, InceptionB
-from .hacnn.checkpoint import load_checkpoint, read_state_dict
-from .hacnn.hard_attention import HardAttention, crop_region, region_theta, theta_to_boxes
-from .hacnn.harmonious import HarmoniousAttention
-from .hacnn.model import HACNN, StageRecord, count_parameters
-from .hacnn.soft_attention import ChannelAttention, SoftAttention, SpatialAttention
-from .infer.optimize import optimize_for_inference
+from .common import (
+    Timing,
+    calibrate_batchnorm,
+    check_exercise,
+    count_parameters,
+    data_dir,
+    data_file,
+    describe_device,
+    draw_boxes,
+    draw_hacnn,
+    format_trace,
+    hacnn_batch,
+    load_sample_image,
+    overlay_map,
+    pick_device,
+    print_shapes,
+    randomize_batchnorm,
+    sample_image_names,
+    show_image,
+    time_call,
+    trace_shapes,
+)
+from .hacnn import (
+    HACNN,
+    ChannelAttention,
+    ConvBlock,
+    HardAttention,
+    HarmoniousAttention,
+    InceptionA,
+    InceptionB,
+    SoftAttention,
+    SpatialAttention,
+    StageRecord,
+    crop_region,
+    load_checkpoint,
+    read_state_dict,
+    region_theta,
+    theta_to_boxes,
+)
+from .infer import optimize_for_inference
 
 __version__ = "0.1.0"
 
@@ -45,6 +74,7 @@ __all__ = [
     "data_file",
     "describe_device",
     "draw_boxes",
+    "draw_hacnn",
     "format_trace",
     "hacnn_batch",
     "load_checkpoint",
@@ -53,6 +83,7 @@ __all__ = [
     "overlay_map",
     "pick_device",
     "print_shapes",
+    "randomize_batchnorm",
     "read_state_dict",
     "region_theta",
     "sample_image_names",

@@ -8,6 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tutorial_utils.bench import (
+    TUNED_ALLOCATOR,
+    Result,
+    Row,
+    describe_allocator,
+    format_result,
+    memory_in_fresh_process,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +76,7 @@ def test_bench_quick(tmp_path: Path) -> None:
         if work["name"].startswith("HACNN"):
             assert fast["images_per_s"] > 0
             assert "optimized, hand-written C pass" not in names
-    from tutorial_utils.infer.soft_kernel import kernel_available
+    from tutorial_utils.infer import kernel_available
 
     soft = run["workloads"][0]
     if kernel_available()[0]:  # the kernel row is timed and checked like the others
@@ -76,10 +87,49 @@ def test_bench_quick(tmp_path: Path) -> None:
 
 
 def test_bench_no_tune_flag_keeps_default_allocator(tmp_path: Path) -> None:
-    from tutorial_utils.bench import cli as bench
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tutorial_utils.bench", "--quick", "--no-tune-allocator",
+         "--no-memory", "--threads", "1", "--device", "cpu", "--json", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=True,
+    )  # fmt: skip
+    assert "re-running with a tuned allocator" not in done.stdout
+    assert "allocator: glibc malloc, default settings" in done.stdout
+    (run,) = json.loads(out.read_text())["runs"]
+    assert not any(name.startswith("MALLOC_") for name in run["allocator_env"])
+    assert run["allocator"].startswith("glibc malloc, default settings")
 
-    env_backup = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("MALLOC_")}
-    try:
-        assert "default settings" in bench.describe_allocator()
-    finally:
-        os.environ.update(env_backup)
+
+def test_describe_allocator_reads_the_environment(monkeypatch) -> None:
+    for name in TUNED_ALLOCATOR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("LD_PRELOAD", raising=False)
+    assert "default settings" in describe_allocator()
+    for name, value in TUNED_ALLOCATOR.items():
+        monkeypatch.setenv(name, value)
+    assert describe_allocator().startswith("glibc malloc, tuned: MALLOC_MMAP_THRESHOLD_=")
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/libjemalloc.so.2")
+    assert describe_allocator() == "preloaded allocator: /usr/lib/libjemalloc.so.2"
+
+
+def test_memory_candidates_are_checked() -> None:
+    with pytest.raises(ValueError, match="candidate must be one of .*, got 'fast'"):
+        memory_in_fresh_process(0, "fast", quick=True)
+
+
+def test_format_result_is_one_table_with_notes() -> None:
+    rows = [
+        Row("floor: copy_ into preallocated", 2.0, 1.9, 2.1, 10.0, 1.0),
+        Row("optimized, torch.compile", 4.0, 3.5, 4.5, 5.0, 2.0, compile_s=61.0),
+    ]
+    text = format_result(Result("SoftAttention", (2, 16, 32, 16), 65536, rows, ["a note"]))
+    lines = text.splitlines()
+    assert lines[0].startswith("SoftAttention  x (2, 16, 32, 16)")
+    assert lines[1].split()[:3] == ["candidate", "median", "ms"]
+    assert set(lines[2].strip()) == {"-", " "}
+    assert lines[3].split()[-1] == "-"  # no max|diff| for the floor
+    assert lines[-2:] == [
+        "  note: a note",
+        "  note: optimized, torch.compile: its first call compiled in 61.0 s (not timed)",
+    ]

@@ -3,8 +3,9 @@
 The server runs from this environment (``sys.executable -m jupyterlab``) on 127.0.0.1 with no
 token and no password, on a temporary COPY of notebooks/ (outputs cleared, so everything the page
 shows was computed in this run), with temporary settings, workspaces, runtime, config and data
-directories, so a browser run never touches the stored lessons or the user's own Jupyter set-up. The browser is Debian's Chromium; without it the tests skip (and fail
-when CI=true, where they must run).
+directories, so a browser run never touches the stored lessons or the user's own Jupyter set-up.
+The browser is Debian's Chromium; without it the tests skip (and fail when CI=true, where they
+must run).
 """
 
 from __future__ import annotations

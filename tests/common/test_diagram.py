@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from tutorial_utils.common.diagram import draw_hacnn
+from tutorial_utils import draw_hacnn
 
 
 def test_draw_hacnn_draws_every_block():

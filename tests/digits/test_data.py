@@ -3,11 +3,7 @@
 import pytest
 import torch
 
-from tutorial_utils.digits.data import (
-    load_upscaled_digits,
-    make_cluttered_digits,
-    split_sources,
-)
+from tutorial_utils.digits import load_upscaled_digits, make_cluttered_digits, split_sources
 
 SMALL = {"num_train": 120, "num_test": 60, "seed": 3}
 
@@ -93,6 +89,8 @@ def test_digit_is_inside_and_positions_vary(data):
         ({"digit_size": 80}, ValueError, "digit_size=80"),
         ({"num_fragments": (5, 2)}, ValueError, "num_fragments"),
         ({"fragment_size": (4, 40)}, ValueError, "fragment_size"),
+        ({"num_fragments": (True, 2)}, ValueError, "num_fragments"),
+        ({"num_fragments": (1, 2, 3)}, ValueError, "num_fragments"),
         ({"test_fraction": 1.5}, ValueError, "test_fraction"),
     ],
 )

@@ -1,4 +1,11 @@
-"""The lesson-08 models, training loop and command line (quick runs only, never the full training)."""
+"""The lesson-08 models, training loop, results and command line.
+
+Quick runs only, never the full training.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -8,21 +15,25 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from tutorial_utils.digits.data import make_cluttered_digits
-from tutorial_utils.digits.models import VARIANTS, DigitNet, SoftArgmaxLocaliser, build_variant
-from tutorial_utils.digits.train import (
+from tutorial_utils import count_parameters, data_file, region_theta
+from tutorial_utils.digits import (
+    VARIANTS,
+    DigitNet,
     RunResult,
+    SoftArgmaxLocaliser,
     TrainConfig,
+    build_variant,
     draw_attention,
     format_results,
     glimpse_statistics,
     load_trained,
-    main,
+    make_cluttered_digits,
     run_variant,
     save_checkpoint,
 )
-from tutorial_utils.hacnn.hard_attention import region_theta
-from tutorial_utils.hacnn.model import count_parameters
+from tutorial_utils.digits.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -155,9 +166,19 @@ def test_cli_quick_prints_the_table_last_and_repeats(capsys):
     assert [line.split()[:3] for line in first[-2:]] == [line.split()[:3] for line in second[-2:]]
 
 
-def test_cli_rejects_bad_epochs():
+@pytest.mark.parametrize("flag", ["--epochs", "--threads"])
+def test_cli_rejects_bad_counts(flag, capsys):
     with pytest.raises(SystemExit):
-        main(["--quick", "--epochs", "0"])
+        main(["--quick", flag, "0"])
+    assert f"{flag} must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "tutorial_utils.digits", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout.startswith("usage: python -m tutorial_utils.digits")
 
 
 def test_bad_model_arguments_are_named():
@@ -172,10 +193,8 @@ def test_bad_model_arguments_are_named():
 
 
 def test_stored_checkpoint_fits_the_four_variants():
-    """data/cluttered_digits_attention.pt (lesson 08) loads strictly and has its learning curves."""
-    from tutorial_utils.common.images import data_dir
-
-    path = data_dir() / "cluttered_digits_attention.pt"
+    """The lesson-08 checkpoint in the data folder loads strictly and has its learning curves."""
+    path = data_file("cluttered_digits_attention.pt")
     assert path.stat().st_size < 600_000, "keep the lesson checkpoint small"
     models, histories = load_trained(path)
     assert list(models) == list(VARIANTS)

@@ -1,4 +1,4 @@
-"""Headless tests of lesson 02's explorer logic (tutorial_utils.explore.channel)."""
+"""Headless tests of lesson 02's explorer logic (tutorial_utils/explore/channel.py)."""
 
 import matplotlib
 
@@ -15,7 +15,7 @@ from tutorial_utils import (
     hacnn_batch,
     sample_image_names,
 )
-from tutorial_utils.explore.channel import (
+from tutorial_utils.explore import (
     REDUCTION_RATES,
     channel_attention_parameters,
     channel_weights,

@@ -1,4 +1,4 @@
-"""Headless tests of lesson 01's explorer logic (tutorial_utils.explore.convblock)."""
+"""Headless tests of lesson 01's explorer logic (tutorial_utils/explore/convblock.py)."""
 
 import matplotlib
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tutorial_utils import ConvBlock
-from tutorial_utils.common.images import normalize
-from tutorial_utils.explore.convblock import (
+from tutorial_utils.common import normalize
+from tutorial_utils.explore import (
     EXPLORER_SIZE,
     conv_output_size,
     explore_convblock,

@@ -1,14 +1,14 @@
-"""Headless tests of the lesson-05 region explorer."""
+"""Headless tests of lesson 05's region explorer (tutorial_utils/explore/regions.py)."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-from tutorial_utils.explore.regions import region_view  # noqa: E402
+from tutorial_utils.explore import explore_region
 
 
 def image(height: int = 40, width: int = 16) -> torch.Tensor:
@@ -17,7 +17,7 @@ def image(height: int = 40, width: int = 16) -> torch.Tensor:
 
 
 def test_default_stripe_is_centred_and_full_width() -> None:
-    out = region_view(image())
+    out = explore_region(image())
     assert out["box"].tolist() == pytest.approx([0.0, 15.0, 16.0, 25.0])
     assert out["crop"].shape == (3, 10, 16)
     assert out["inside"] == pytest.approx(1.0)
@@ -26,9 +26,9 @@ def test_default_stripe_is_centred_and_full_width() -> None:
 
 def test_moving_ty_moves_box_and_crop() -> None:
     fig = plt.figure()
-    top = region_view(image(), ty=-0.75, fig=fig)
+    top = explore_region(image(), ty=-0.75, fig=fig)
     top_crop = top["crop"].clone()
-    bottom = region_view(image(), ty=0.75, fig=fig)
+    bottom = explore_region(image(), ty=0.75, fig=fig)
     assert top["box"][1].item() == pytest.approx(0.0)
     assert bottom["box"][3].item() == pytest.approx(40.0)
     # the image brightens downwards, so the lower crop is brighter
@@ -38,7 +38,7 @@ def test_moving_ty_moves_box_and_crop() -> None:
 
 
 def test_box_half_outside_reports_fraction_inside() -> None:
-    out = region_view(image(), tx=1.0, sx=0.5)
+    out = explore_region(image(), tx=1.0, sx=0.5)
     assert out["box"].tolist()[0::2] == pytest.approx([12.0, 20.0])
     assert out["inside"] == pytest.approx(0.5)
     plt.close(out["figure"])
@@ -47,9 +47,9 @@ def test_box_half_outside_reports_fraction_inside() -> None:
 @pytest.mark.parametrize(("kwargs", "word"), [({"sx": 0.0}, "sx"), ({"sy": -1.0}, "sy")])
 def test_bad_scale_raises(kwargs: dict, word: str) -> None:
     with pytest.raises(ValueError, match=word):
-        region_view(image(), **kwargs)
+        explore_region(image(), **kwargs)
 
 
 def test_bad_image_raises() -> None:
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
-        region_view(torch.zeros(1, 3, 8, 8))
+        explore_region(torch.zeros(1, 3, 8, 8))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from tutorial_utils.explore.soft import draw_soft_channel, soft_maps_for_photos
+from tutorial_utils.explore import explore_soft_channel, soft_maps_for_photos
 
 
 @pytest.fixture(scope="module")
@@ -31,28 +31,36 @@ def test_seeded_maps_are_reproducible(photo_maps):
 def test_draw_returns_the_chosen_channel(photo_maps):
     pictures, maps = photo_maps
     fig = Figure()
-    drawn = draw_soft_channel(pictures[0], maps[0], 5, alpha=0.3, fig=fig)
+    drawn = explore_soft_channel(pictures[0], maps[0], 5, alpha=0.3, fig=fig)
     torch.testing.assert_close(drawn["map"], maps[0, 5])
     assert drawn["channel"] == 5 and drawn["alpha"] == 0.3
     assert drawn["min"] == round(maps[0, 5].min().item(), 4)
     assert drawn["max"] == round(maps[0, 5].max().item(), 4)
     assert "channel 5" in fig.axes[0].get_title()
     assert fig.axes[0].images[-1].get_alpha() == 0.3
-    other = draw_soft_channel(pictures[0], maps[0], 6, alpha=0.3, fig=fig)
+    other = explore_soft_channel(pictures[0], maps[0], 6, alpha=0.3, fig=fig)
     assert "channel 6" in fig.axes[0].get_title()
     assert other["channel"] == 6
+    assert drawn["figure"] is other["figure"] is fig and len(fig.axes) == 2  # image, colour bar
 
 
-@pytest.mark.parametrize(("channel", "alpha"), [(32, 0.5), (-1, 0.5), (0, 1.5)])
-def test_bad_values_name_the_value(photo_maps, channel, alpha):
+@pytest.mark.parametrize(
+    ("channel", "alpha", "message"),
+    [
+        (32, 0.5, r"channel must be an integer in \[0, 31\], got 32"),
+        (-1, 0.5, r"channel must be an integer in \[0, 31\], got -1"),
+        (0, 1.5, r"alpha must be an opacity in \[0, 1\], got 1.5"),
+    ],
+)
+def test_bad_values_name_the_value(photo_maps, channel, alpha, message):
     pictures, maps = photo_maps
-    with pytest.raises(ValueError, match=f"channel={channel}|alpha={alpha}"):
-        draw_soft_channel(pictures[0], maps[0], channel, alpha)
+    with pytest.raises(ValueError, match=message):
+        explore_soft_channel(pictures[0], maps[0], channel, alpha)
 
 
 def test_needs_one_sample(photo_maps):
     pictures, maps = photo_maps
     with pytest.raises(ValueError, match="index the batch"):
-        draw_soft_channel(pictures[0], maps, 0)
+        explore_soft_channel(pictures[0], maps, 0)
     with pytest.raises(ValueError, match="names is empty"):
         soft_maps_for_photos([])

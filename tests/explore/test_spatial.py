@@ -8,14 +8,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from tutorial_utils import calibrate_batchnorm, sample_image_names
-from tutorial_utils.common.images import hacnn_batch
-from tutorial_utils.explore.spatial import (
-    draw_spatial_map,
-    has_measured_statistics,
-    seeded_hacnn,
-    spatial_maps_by_stage,
-)
+from tutorial_utils import calibrate_batchnorm, hacnn_batch, sample_image_names
+from tutorial_utils.common import has_measured_statistics
+from tutorial_utils.explore import explore_spatial_map, seeded_hacnn, spatial_maps_by_stage
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +35,15 @@ def test_maps_by_stage_shapes_and_match_the_branch(model):
 
 def test_draw_returns_what_it_drew_and_changes_with_stage(model):
     fig = Figure()
-    one = draw_spatial_map("astronaut", 1, model, fig=fig)
+    one = explore_spatial_map("astronaut", 1, model, fig=fig)
     assert one["stage"] == 1 and one["image"] == "astronaut"
     assert one["shape"] == (40, 16)
     assert one["min"] <= one["max"]
     assert len(fig.axes) == 2 and "stage 1" in fig.axes[0].get_title()
-    three = draw_spatial_map("astronaut", 3, model, fig=fig)
+    three = explore_spatial_map("astronaut", 3, model, fig=fig)
     assert three["shape"] == (10, 4)
     assert len(fig.axes) == 2  # the figure is redrawn, not stacked
-    other = draw_spatial_map("camera", 1, model)
+    other = explore_spatial_map("camera", 1, model)
     assert not torch.equal(other["channel_mean"], one["channel_mean"])
 
 
@@ -56,12 +51,12 @@ def test_draw_returns_what_it_drew_and_changes_with_stage(model):
     ("image", "stage", "alpha"), [("nope", 1, 0.5), ("astronaut", 4, 0.5), ("astronaut", 1, 2.0)]
 )
 def test_bad_choices_name_the_value(model, image, stage, alpha):
-    with pytest.raises(ValueError, match="nope|stage=4|alpha=2.0"):
-        draw_spatial_map(image, stage, model, alpha=alpha)
+    with pytest.raises(ValueError, match="'nope'|stage must .*, got 4|alpha must .*, got 2.0"):
+        explore_spatial_map(image, stage, model, alpha=alpha)
 
 
 def test_seed_and_calibrate_types():
-    with pytest.raises(TypeError, match="seed"):
+    with pytest.raises(ValueError, match="seed must be an integer, got '0'"):
         seeded_hacnn(seed="0")
     with pytest.raises(TypeError, match="calibrate"):
         seeded_hacnn(calibrate=1)
@@ -95,11 +90,11 @@ def test_fresh_maps_are_flat_calibrated_maps_vary(model):
 def test_draw_reports_the_statistics_and_a_map_that_varies(model):
     fig = Figure()
     for stage in (1, 2, 3):
-        drawn = draw_spatial_map("grace_hopper", stage, model, fig=fig)
+        drawn = explore_spatial_map("grace_hopper", stage, model, fig=fig)
         assert drawn["statistics"] == "measured"
         assert drawn["max"] > drawn["min"]
         assert "(flat)" not in fig.axes[1].get_title()
-    a = draw_spatial_map("astronaut", 2, model)["spatial"]
-    b = draw_spatial_map("coffee", 2, model)["spatial"]
+    a = explore_spatial_map("astronaut", 2, model)["spatial"]
+    b = explore_spatial_map("coffee", 2, model)["spatial"]
     assert float((a - b).abs().max()) > 0.1
-    assert draw_spatial_map("astronaut", 1, seeded_hacnn(seed=0))["statistics"] == "fresh"
+    assert explore_spatial_map("astronaut", 1, seeded_hacnn(seed=0))["statistics"] == "fresh"

@@ -1,15 +1,15 @@
-"""Headless tests of the lesson-06 stage explorer, on a small HA-CNN."""
+"""Headless tests of lesson 06's stage explorer, on a small HA-CNN."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-from tutorial_utils.explore.stages import collect_stages, stage_view  # noqa: E402
-from tutorial_utils.hacnn.model import HACNN  # noqa: E402
+from tutorial_utils import HACNN
+from tutorial_utils.explore import collect_stages, explore_stage
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_records_have_stage_shapes(setup: tuple) -> None:
 
 def test_mean_map_and_default_stripes(setup: tuple) -> None:
     records, pictures = setup
-    out = stage_view(records, pictures, stage=2, image_index=1)
+    out = explore_stage(records, pictures, stage=2, image_index=1)
     expected = records[1].soft_map[1].mean(dim=0)
     torch.testing.assert_close(out["soft_map"], expected)
     assert 0.5 <= out["map_min"] <= out["map_max"] < 1.0
@@ -49,21 +49,26 @@ def test_mean_map_and_default_stripes(setup: tuple) -> None:
 def test_channel_and_stage_change_the_map(setup: tuple) -> None:
     records, pictures = setup
     fig = plt.figure()
-    one = stage_view(records, pictures, stage=1, channel=3, fig=fig)["soft_map"].clone()
+    one = explore_stage(records, pictures, stage=1, channel=3, fig=fig)["soft_map"].clone()
     torch.testing.assert_close(one, records[0].soft_map[0, 3])
-    three = stage_view(records, pictures, stage=3, channel=3, fig=fig)["soft_map"]
+    three = explore_stage(records, pictures, stage=3, channel=3, fig=fig)["soft_map"]
     assert one.shape != three.shape
     plt.close(fig)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "word"),
-    [({"stage": 4}, "stage"), ({"image_index": 2}, "image_index"), ({"channel": 16}, "channel")],
+    [
+        ({"stage": 4}, "stage must be one of"),
+        ({"stage": True}, "stage must be one of"),
+        ({"image_index": 2}, r"image_index must be an integer in \[0, 1\], got 2"),
+        ({"channel": 16}, "channel must be 'mean' or an int"),
+    ],
 )
 def test_bad_choices_raise(setup: tuple, kwargs: dict, word: str) -> None:
     records, pictures = setup
     with pytest.raises(ValueError, match=word):
-        stage_view(records, pictures, **kwargs)
+        explore_stage(records, pictures, **kwargs)
 
 
 def test_collect_needs_hacnn() -> None:

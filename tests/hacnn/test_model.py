@@ -3,8 +3,15 @@ import warnings
 import pytest
 import torch
 
-from tests.conftest import randomize_batchnorm
-from tutorial_utils import HACNN, count_parameters, load_checkpoint, read_state_dict
+import tutorial_utils.hacnn.model as model_module
+from tutorial_utils import (
+    HACNN,
+    count_parameters,
+    load_checkpoint,
+    randomize_batchnorm,
+    read_state_dict,
+)
+from tutorial_utils.hacnn import NUM_REGIONS
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +88,16 @@ def test_checkpoint_round_trip_through_a_torchreid_style_file(model, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
     assert read_state_dict(path).keys() == model.state_dict().keys()
+
+
+def test_num_regions_reaches_every_stage(monkeypatch):
+    """The model's one NUM_REGIONS sets the hard attention's regions and the local branch."""
+    assert HACNN(num_classes=3).ha1.hard_attn.num_regions == NUM_REGIONS == 4
+    monkeypatch.setattr(model_module, "NUM_REGIONS", 2)
+    net = HACNN(num_classes=3, nchannels=(16, 32, 48), feat_dim=8).eval()
+    assert [ha.hard_attn.num_regions for ha in (net.ha1, net.ha2, net.ha3)] == [2, 2, 2]
+    assert net.fc_local[0].in_features == 48 * 2
+    records = []
+    with torch.no_grad():
+        net.forward_features(torch.randn(1, 3, 160, 64), records)
+    assert all(r.theta.shape == (1, 2, 2, 3) for r in records)

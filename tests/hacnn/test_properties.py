@@ -19,8 +19,10 @@ def test_soft_attention_shape_and_range(n, groups, r, h, w):
     torch.manual_seed(n * 1000 + c * 10 + h + w)
     module = SoftAttention(c, reduction_rate=r)
     x = torch.randn(n, c, h, w) * 4
-    for mode in (module.train(), module.eval()):
-        y = mode(x)
+    for training in (True, False):  # batch statistics, then running statistics
+        module.train(training)
+        assert module.training is training
+        y = module(x)
         assert y.shape == (n, c, h, w)
         assert y.min().item() >= 0.5 and y.max().item() < 1.0
 

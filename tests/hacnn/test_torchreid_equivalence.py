@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import randomize_batchnorm
-from tutorial_utils import HACNN, load_checkpoint
+from tutorial_utils import HACNN, load_checkpoint, randomize_batchnorm
 
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "torchreid-0.2.5"
 MEMBER = "torchreid-0.2.5/torchreid/reid/models/hacnn.py"

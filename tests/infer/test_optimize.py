@@ -3,41 +3,71 @@
 from __future__ import annotations
 
 import copy
+import gc
 import os
+import types
 
 import pytest
 import torch
 from torch import nn
 
-from tutorial_utils.hacnn.blocks import ConvBlock
-from tutorial_utils.hacnn.hard_attention import crop_region, region_theta
-from tutorial_utils.hacnn.harmonious import HarmoniousAttention
-from tutorial_utils.hacnn.model import HACNN
-from tutorial_utils.hacnn.soft_attention import SoftAttention
-from tutorial_utils.infer.fast_hacnn import crop_stripes
-from tutorial_utils.infer.fold import fold_conv_bn, fold_linear_bn
-from tutorial_utils.infer.optimize import compile_available, optimize_for_inference
+import tutorial_utils.infer.optimize as optimize_module
+from tutorial_utils import (
+    HACNN,
+    ConvBlock,
+    HardAttention,
+    HarmoniousAttention,
+    SoftAttention,
+    crop_region,
+    optimize_for_inference,
+    randomize_batchnorm,
+    region_theta,
+)
+from tutorial_utils.infer import (
+    CompiledOrEager,
+    CompileInfo,
+    compile_available,
+    conv3x3_stride2_single,
+    crop_stripes,
+    fold_conv_bn,
+    fold_linear_bn,
+    hacnn_for_compiler,
+    soft_gate,
+    soft_statistics,
+)
 
 
-def randomize(module: nn.Module, seed: int) -> nn.Module:
-    """Random weights everywhere, random BatchNorm running statistics, random hard-attention fc."""
+def trained_like(module: nn.Module, seed: int) -> nn.Module:
+    """Trained-looking BatchNorm statistics and input-dependent hard attention, in eval mode."""
+    randomize_batchnorm(module, seed)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.3)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) * 1.5 + 0.3)
-                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.3)
-            elif isinstance(m, nn.Linear) and m.out_features == 8:  # hard attention's fc
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * 0.05)
+            if isinstance(m, HardAttention):  # its weights start at zero: make theta move
+                m.fc.weight.copy_(torch.randn(m.fc.weight.shape, generator=gen) * 0.05)
     return module.eval()
+
+
+def reachable(root: object, kind: type) -> list[object]:
+    """Objects of ``kind`` reachable from ``root`` through references (not through globals)."""
+    seen, stack, found = set(), [root], []
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, kind):
+            found.append(obj)
+        if isinstance(obj, type | types.ModuleType | types.FunctionType):
+            continue  # classes, modules and functions lead to globals, not to this object's data
+        stack.extend(gc.get_referents(obj))
+    return found
 
 
 @pytest.mark.parametrize("shape", [(2, 16, 8, 6), (3, 32, 9, 7), (1, 16, 1, 1), (2, 16, 5, 12)])
 def test_soft_attention_matches(shape: tuple[int, int, int, int]) -> None:
     torch.manual_seed(0)
-    soft = randomize(SoftAttention(shape[1]), seed=1)
+    soft = trained_like(SoftAttention(shape[1]), seed=1)
     x = torch.randn(shape)
     fast = optimize_for_inference(soft, compile=False)
     with torch.no_grad():
@@ -49,8 +79,6 @@ def test_soft_attention_matches(shape: tuple[int, int, int, int]) -> None:
 
 
 def test_soft_attention_small_blocks_match() -> None:
-    from tutorial_utils.infer.fast_soft import soft_gate, soft_statistics
-
     x = torch.randn(5, 8, 7, 9)
     s_a, c_a = soft_statistics(x, blocked=True, block_bytes=1)  # one sample per block
     s_b, c_b = soft_statistics(x, blocked=False)
@@ -65,7 +93,7 @@ def test_soft_attention_small_blocks_match() -> None:
 @pytest.mark.parametrize("shape", [(2, 32, 8, 6), (3, 48, 11, 5)])
 def test_harmonious_matches(shape: tuple[int, int, int, int]) -> None:
     torch.manual_seed(0)
-    ha = randomize(HarmoniousAttention(shape[1]), seed=2)
+    ha = trained_like(HarmoniousAttention(shape[1]), seed=2)
     x = torch.randn(shape)
     fast = optimize_for_inference(ha, compile=False)
     with torch.no_grad():
@@ -79,7 +107,7 @@ def test_harmonious_matches(shape: tuple[int, int, int, int]) -> None:
 @pytest.mark.parametrize("batch", [1, 3])
 def test_hacnn_matches(batch: int, channels_last: bool) -> None:
     torch.manual_seed(0)
-    model = randomize(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=3)
+    model = trained_like(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=3)
     x = torch.randn(batch, 3, 160, 64)
     fast = optimize_for_inference(model, compile=False, channels_last=channels_last)
     with torch.no_grad():
@@ -90,14 +118,14 @@ def test_hacnn_full_size_and_no_local_branch() -> None:
     torch.manual_seed(0)
     x = torch.randn(2, 3, 160, 64)
     for learn_region in (True, False):
-        model = randomize(HACNN(10, learn_region=learn_region), seed=4)
+        model = trained_like(HACNN(10, learn_region=learn_region), seed=4)
         fast = optimize_for_inference(model, compile=False)
         with torch.no_grad():
             torch.testing.assert_close(fast(x), model(x), atol=1e-4, rtol=0)
 
 
 def test_original_untouched_and_eval_only() -> None:
-    soft = randomize(SoftAttention(16), seed=5).train()
+    soft = trained_like(SoftAttention(16), seed=5).train()
     before = {k: v.clone() for k, v in soft.state_dict().items()}
     fast = optimize_for_inference(soft, compile=False)
     assert soft.training  # the original keeps its mode and weights
@@ -121,12 +149,12 @@ def test_batched_stripes_equal_one_by_one() -> None:
 
 
 def test_folding_formulas() -> None:
-    conv, bn = nn.Conv2d(3, 4, 3), randomize(nn.Sequential(nn.BatchNorm2d(4)), seed=6)[0]
+    conv, bn = nn.Conv2d(3, 4, 3), trained_like(nn.Sequential(nn.BatchNorm2d(4)), seed=6)[0]
     x = torch.randn(2, 3, 5, 5)
     w, b = fold_conv_bn(conv, bn)
     with torch.no_grad():
         torch.testing.assert_close(nn.functional.conv2d(x, w, b), bn(conv(x)), atol=1e-5, rtol=0)
-    lin, bn1 = nn.Linear(6, 4), randomize(nn.Sequential(nn.BatchNorm1d(4)), seed=7)[0]
+    lin, bn1 = nn.Linear(6, 4), trained_like(nn.Sequential(nn.BatchNorm1d(4)), seed=7)[0]
     w, b = fold_linear_bn(lin, bn1)
     v = torch.randn(3, 6)
     with torch.no_grad():
@@ -147,21 +175,62 @@ def test_compile_small() -> None:
     ok, why = compile_available()
     if not ok:
         pytest.skip(why)
-    soft = randomize(SoftAttention(16), seed=8)
+    soft = trained_like(SoftAttention(16), seed=8)
     x = torch.randn(2, 16, 6, 5)
     fast = optimize_for_inference(soft, compile=True, example_input=x)
+    info = fast.compile_info
+    assert isinstance(fast, CompiledOrEager)
+    assert info.used, f"torch.compile is available here but did not compile: {info.note}"
+    assert info.seconds is not None and info.seconds > 0
     with torch.no_grad():
         torch.testing.assert_close(fast(x), soft(x), atol=1e-5, rtol=0)
-    info = fast.compile_info
-    assert info.used or "failed" in info.note  # either compiled, or fell back and said so
-    if info.used:
-        assert info.seconds is not None and info.seconds > 0
+
+
+def test_failed_compile_falls_back_to_eager_and_says_so(monkeypatch) -> None:
+    def refuse(self: CompiledOrEager, *args: torch.Tensor) -> None:
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(CompiledOrEager, "_run_compiled", refuse)
+    soft = trained_like(SoftAttention(16), seed=8)
+    wrapped = CompiledOrEager(optimize_for_inference(soft, compile=False), CompileInfo(used=True))
+    x = torch.randn(2, 16, 6, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(wrapped(x), soft(x), atol=1e-5, rtol=0)
+    info = wrapped.compile_info
+    assert not info.used and info.seconds is None
+    assert info.note == "torch.compile failed, eager fallback: RuntimeError"
+    assert str(info) == "eager (torch.compile failed, eager fallback: RuntimeError)"
+
+
+@pytest.mark.parametrize("kind", ["soft", "harmonious", "hacnn"])
+def test_optimized_module_keeps_no_copy_of_the_source(kind: str) -> None:
+    build = {
+        "soft": lambda: SoftAttention(16),
+        "harmonious": lambda: HarmoniousAttention(16),
+        "hacnn": lambda: HACNN(10, nchannels=(16, 32, 48), feat_dim=24),
+    }[kind]
+    source_type = type(build())
+    fast = optimize_for_inference(trained_like(build(), seed=13), compile=False)
+    assert reachable(fast, source_type) == []  # neither the source nor a deep copy of it
+
+
+def test_compiling_hacnn_builds_no_eager_fast_hacnn(monkeypatch) -> None:
+    ok, why = compile_available()
+    if not ok:
+        pytest.skip(why)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the compile path built a FastHACNN it does not use")
+
+    monkeypatch.setattr(optimize_module, "FastHACNN", refuse)
+    model = trained_like(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=14)
+    wrapped = optimize_for_inference(model, compile=True)  # compiles lazily: no call, no compile
+    assert isinstance(wrapped, CompiledOrEager) and isinstance(wrapped.module, HACNN)
+    assert wrapped.module is not model
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 5), (16, 9)])
 def test_strided_slices_equal_conv(size: tuple[int, int]) -> None:
-    from tutorial_utils.infer.fast_soft import conv3x3_stride2_single
-
     torch.manual_seed(0)
     m = torch.randn(3, 1, *size)
     w, b = torch.randn(1, 1, 3, 3), torch.randn(1)
@@ -170,10 +239,8 @@ def test_strided_slices_equal_conv(size: tuple[int, int]) -> None:
 
 
 def test_hacnn_for_compiler_matches_eagerly() -> None:
-    from tutorial_utils.infer.fast_hacnn import hacnn_for_compiler
-
     torch.manual_seed(0)
-    model = randomize(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=9)
+    model = trained_like(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=9)
     x = torch.randn(2, 3, 160, 64)
     with torch.no_grad():
         expected = model(x)
@@ -188,7 +255,7 @@ def test_hacnn_for_compiler_matches_eagerly() -> None:
     reason="compiles a whole HACNN (about a minute); set TUTORIAL_UTILS_TEST_HACNN_COMPILE=1",
 )
 def test_hacnn_compile_small() -> None:
-    model = randomize(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=10)
+    model = trained_like(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=10)
     x = torch.randn(2, 3, 160, 64)
     fast = optimize_for_inference(model, compile=True, example_input=x)
     assert fast.compile_info.used, fast.compile_info.note
@@ -197,10 +264,8 @@ def test_hacnn_compile_small() -> None:
 
 
 def test_compiled_wrapper_refuses_training_without_compiling() -> None:
-    from tutorial_utils.infer.optimize import CompiledOrEager, CompileInfo
-
-    target = randomize(SoftAttention(16), seed=11)
-    wrapped = CompiledOrEager(target, CompileInfo(requested=True))  # compiles lazily: not here
+    target = trained_like(SoftAttention(16), seed=11)
+    wrapped = CompiledOrEager(target, CompileInfo(used=True))  # compiles lazily: not here
     with pytest.raises(ValueError, match="eval-only"):
         wrapped.train()
     assert not target.training  # nothing was switched before the refusal
@@ -216,12 +281,10 @@ def test_freezing_is_applied_to_the_compiled_graph() -> None:
         pytest.skip("this PyTorch has no oneDNN (mkldnn): no prepacked convs to look for")
     from torch._inductor.utils import run_and_get_code
 
-    from tutorial_utils.infer.optimize import CompiledOrEager, CompileInfo
-
-    target = randomize(nn.Sequential(ConvBlock(3, 8, 3, padding=1), ConvBlock(8, 8, 1)), seed=12)
+    target = trained_like(nn.Sequential(ConvBlock(3, 8, 3, padding=1), ConvBlock(8, 8, 1)), seed=12)
     target.eval().requires_grad_(False)
     x = torch.randn(2, 3, 12, 10)
-    info = CompileInfo(requested=True, used=True)
+    info = CompileInfo(used=True)
     wrapped = CompiledOrEager(target, info, inductor_config={"freezing": True})
     out, code = run_and_get_code(wrapped, x)
     assert wrapped.compile_info.used, wrapped.compile_info.note

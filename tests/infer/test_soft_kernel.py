@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.infer.test_optimize import randomize
-from tutorial_utils.hacnn.model import HACNN
-from tutorial_utils.hacnn.soft_attention import SoftAttention
-from tutorial_utils.infer.optimize import optimize_for_inference
-from tutorial_utils.infer.soft_kernel import FusedSoftAttention, kernel_available
+from tutorial_utils import HACNN, SoftAttention, optimize_for_inference, randomize_batchnorm
+from tutorial_utils.infer import FusedSoftAttention, kernel_available
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +28,7 @@ def kernel_here() -> None:
     ],
 )
 def test_kernel_matches_eager(kernel_here, shape: tuple[int, ...], threads: int) -> None:
-    soft = randomize(SoftAttention(shape[1]), seed=sum(shape))
+    soft = randomize_batchnorm(SoftAttention(shape[1]), seed=sum(shape)).eval()
     fused = FusedSoftAttention(soft, threads=threads)
     x = torch.randn(shape) * 2
     with torch.no_grad():
@@ -42,7 +39,7 @@ def test_kernel_matches_eager(kernel_here, shape: tuple[int, ...], threads: int)
 
 
 def test_inputs_the_kernel_does_not_take_use_the_pytorch_path(kernel_here) -> None:
-    soft = randomize(SoftAttention(16), seed=3)
+    soft = randomize_batchnorm(SoftAttention(16), seed=3).eval()
     fused = FusedSoftAttention(soft)
     x = torch.randn(2, 16, 6, 5)
     with torch.no_grad():
@@ -56,7 +53,7 @@ def test_inputs_the_kernel_does_not_take_use_the_pytorch_path(kernel_here) -> No
 
 
 def test_optimize_for_inference_kernel_option(kernel_here) -> None:
-    soft = randomize(SoftAttention(16), seed=4)
+    soft = randomize_batchnorm(SoftAttention(16), seed=4).eval()
     x = torch.randn(3, 16, 10, 8)
     fused = optimize_for_inference(soft, kernel=True, example_input=x)
     assert isinstance(fused, FusedSoftAttention)

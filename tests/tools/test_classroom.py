@@ -1,7 +1,8 @@
 """Classroom editions: student notebooks (solutions out, outputs cleared) and offline HTML.
 
 The last test executes the student copy of every lesson top to bottom, so it takes as long
-as running all lessons once; select it alone with ``pytest -m student tests/tools/test_classroom.py``
+as running all lessons once; select it alone with
+``pytest -m student tests/tools/test_classroom.py``
 or leave it out with ``-m "not student"``.
 """
 
@@ -37,7 +38,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob(LESSON_GLOB))
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 # A 1x1 red PNG.
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5Erk"
+    "Jggg=="
+)
 
 
 def _code(source: str, tags: list[str] | None = None, count: int | None = 1, outputs=()) -> object:
@@ -52,7 +56,7 @@ def _lesson() -> nbformat.NotebookNode:
     nb.metadata["widgets"] = {WIDGET_STATE: {"state": {}, "version_major": 2, "version_minor": 0}}
     title = new_markdown_cell("# Lesson 99: **Doubling** `x`\n\nLearning objectives: double.")
     setup = _code(
-        "from tutorial_utils.common.exercises import check_exercise\nprint('ready')",
+        "from tutorial_utils import check_exercise\nprint('ready')",
         ["setup"],
         1,
         [new_output("stream", name="stdout", text="ready\n")],

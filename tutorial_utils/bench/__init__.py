@@ -1,1 +1,28 @@
-"""The benchmark room: python -m tutorial_utils.bench."""
+"""The benchmark room: ``python -m tutorial_utils.bench`` times eager and optimized modules
+against a memory-copy floor (the command line is in ``cli``).
+
+workloads (what runs), measure (one workload's rows, timed side by side, and its table),
+memory (peak memory of one call, cold in a fresh process), allocator (which malloc, and
+re-running under a tuned one). This room imports the inference room, the reference model
+and the shared room.
+"""
+
+from .allocator import TUNED_ALLOCATOR, allocator_settings, describe_allocator
+from .measure import Result, Row, format_result, run_workload
+from .memory import memory_in_fresh_process, peak_memory_bytes, peak_rss_growth
+from .workloads import Workload, workloads
+
+__all__ = [
+    "TUNED_ALLOCATOR",
+    "Result",
+    "Row",
+    "Workload",
+    "allocator_settings",
+    "describe_allocator",
+    "format_result",
+    "memory_in_fresh_process",
+    "peak_memory_bytes",
+    "peak_rss_growth",
+    "run_workload",
+    "workloads",
+]

@@ -1,4 +1,4 @@
-"""python -m tutorial_utils.bench."""
+"""``python -m tutorial_utils.bench``: see ``cli`` for the options."""
 
 import sys
 

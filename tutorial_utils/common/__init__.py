@@ -1,1 +1,69 @@
-"""The shared room: helpers every other room may use."""
+"""The shared room: helpers every other room may use, and that use no other room.
+
+Input checks (validation), device choice (device), honest timing (timing), shape tracing and
+parameter counts (tracing), text tables (table), the bundled photographs and data folder
+(images), maps over images (plotting), the HA-CNN diagram (diagram), BatchNorm statistics
+(batchnorm) and exercise checks (exercises).
+"""
+
+from .batchnorm import (
+    batchnorm_layers,
+    calibrate_batchnorm,
+    has_measured_statistics,
+    randomize_batchnorm,
+)
+from .device import describe_device, pick_device
+from .diagram import draw_hacnn
+from .exercises import check_exercise
+from .images import (
+    check_sample_name,
+    crop_to_aspect,
+    data_dir,
+    data_file,
+    hacnn_batch,
+    load_sample_image,
+    normalize,
+    resize_image,
+    sample_image_names,
+)
+from .plotting import draw_boxes, overlay_map, show_image
+from .table import format_table
+from .timing import Timing, time_call
+from .tracing import TraceRow, count_parameters, format_trace, print_shapes, trace_shapes
+from .validation import check_bool, check_feature_map, check_int, check_positive_int, is_int
+
+__all__ = [
+    "Timing",
+    "TraceRow",
+    "batchnorm_layers",
+    "calibrate_batchnorm",
+    "check_bool",
+    "check_exercise",
+    "check_feature_map",
+    "check_int",
+    "check_positive_int",
+    "check_sample_name",
+    "count_parameters",
+    "crop_to_aspect",
+    "data_dir",
+    "data_file",
+    "describe_device",
+    "draw_boxes",
+    "draw_hacnn",
+    "format_table",
+    "format_trace",
+    "hacnn_batch",
+    "has_measured_statistics",
+    "is_int",
+    "load_sample_image",
+    "normalize",
+    "overlay_map",
+    "pick_device",
+    "print_shapes",
+    "randomize_batchnorm",
+    "resize_image",
+    "sample_image_names",
+    "show_image",
+    "time_call",
+    "trace_shapes",
+]

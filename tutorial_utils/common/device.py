@@ -6,7 +6,10 @@ import torch
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """CUDA if present, then Apple's MPS, then the CPU. ``prefer`` ("cpu", "cuda", ...) overrides."""
+    """CUDA if present, then Apple's MPS, then the CPU.
+
+    ``prefer`` ("cpu", "cuda", "cuda:1", ...) overrides the choice.
+    """
     if prefer is not None:
         device = torch.device(prefer)
         if device.type == "cuda" and not torch.cuda.is_available():

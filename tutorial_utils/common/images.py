@@ -1,4 +1,5 @@
-"""Sample photographs from the package's data folder, loaded offline, and their preparation for HA-CNN."""
+"""Sample photographs from the package's data folder, loaded offline, and their preparation
+for HA-CNN."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ def data_dir() -> Path:
 
 
 def data_file(name: str) -> Path:
-    """One file of the data folder, e.g. ``data_file("astronaut.jpg")``; FileNotFoundError if absent."""
+    """One file of the data folder, e.g. ``data_file("astronaut.jpg")``.
+
+    Raises FileNotFoundError naming the file and listing what the folder holds.
+    """
     path = data_dir() / name
     if not path.is_file():
         available = sorted(p.name for p in data_dir().iterdir() if p.is_file())
@@ -49,11 +53,17 @@ def sample_image_names() -> list[str]:
     return sorted(p.stem for p in data_dir().glob("*.jpg"))
 
 
+def check_sample_name(name: object) -> None:
+    """Raise a ValueError naming ``name`` and the choices unless it is a bundled photograph."""
+    names = sample_image_names()
+    if name not in names:
+        raise ValueError(f"no sample image {name!r}; choose one of {names}")
+
+
 def load_sample_image(name: str) -> torch.Tensor:
     """A bundled photograph as a float tensor (3, H, W) in [0, 1]."""
+    check_sample_name(name)
     path = data_dir() / f"{name}.jpg"
-    if not path.is_file():
-        raise ValueError(f"no sample image {name!r}; choose one of {sample_image_names()}")
     array = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
@@ -89,7 +99,10 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 def hacnn_batch(
     names: list[str], size: tuple[int, int] = (160, 64)
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample images resized to ``size``: (pictures in [0, 1], normalised batch), both (N, 3, *size)."""
+    """Sample images resized to ``size``: (pictures in [0, 1], normalised batch).
+
+    Both are (N, 3, *size), N = len(names).
+    """
     images = [crop_to_aspect(load_sample_image(n), size) for n in names]
     pictures = torch.stack([resize_image(image, size) for image in images])
     return pictures, normalize(pictures)

@@ -44,7 +44,10 @@ def overlay_map(
     vmin: float | None = None,
     vmax: float | None = None,
 ):
-    """Draw ``image`` (3, H, W) with ``attention_map`` (h, w) resized on top; returns the map's image."""
+    """Draw ``image`` (3, H, W) with ``attention_map`` (h, w) resized on top.
+
+    Returns the map's AxesImage (for a colour bar).
+    """
     show_image(ax, image, title)
     h, w = image.shape[-2:]
     heat = resize_map(attention_map, (h, w)).numpy()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .table import format_table
+
 
 @dataclass
 class TraceRow:
@@ -29,7 +31,8 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
     """Run ``module(*inputs)`` without gradients and return one row per submodule up to ``depth``.
 
     Rows come in the order the modules first run. depth=1 lists direct children, depth=2
-    their children too. A module that runs several times (HA-CNN's shared local convs run once per region) is one row with its call count.
+    their children too. A module that runs several times (HA-CNN's shared local convs run
+    once per region) is one row with its call count.
     """
     rows: dict[str, TraceRow] = {}
     started: dict[str, int] = {}  # first-call order: parents start before their children
@@ -77,19 +80,17 @@ def trace_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> li
 def format_trace(rows: list[TraceRow]) -> str:
     """A fixed-width text table of trace rows (stable text, so nbval can compare it)."""
     header = ("module", "type", "output shape", "params", "calls")
-    table = [header] + [(r.name, r.kind, r.shape, f"{r.params:,}", str(r.calls)) for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.rjust(w) if i >= 3 else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    cells = [(r.name, r.kind, r.shape, f"{r.params:,}", str(r.calls)) for r in rows]
+    return format_table(header, cells, align="lllrr")
 
 
 def print_shapes(module: nn.Module, *inputs: torch.Tensor, depth: int = 1) -> None:
     """Print the shape table of ``module`` run on ``inputs``."""
     print(format_trace(trace_shapes(module, *inputs, depth=depth)))
+
+
+def count_parameters(module: nn.Module, exclude_prefixes: tuple[str, ...] = ()) -> int:
+    """Number of distinct parameters, skipping those whose name starts with a prefix."""
+    return sum(
+        p.numel() for name, p in module.named_parameters() if not name.startswith(exclude_prefixes)
+    )

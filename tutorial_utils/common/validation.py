@@ -8,12 +8,13 @@ import torch
 def check_feature_map(
     x: torch.Tensor, channels: int | None = None, *, where: str = "input"
 ) -> None:
-    """Raise a clear error unless ``x`` is a floating (N, C, H, W) tensor with ``channels`` channels."""
+    """Raise unless ``x`` is a floating (N, C, H, W) tensor with ``channels`` channels."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{where}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4:
         raise ValueError(
-            f"{where}: expected a 4-D tensor (N, C, H, W), got {x.ndim}-D with shape {tuple(x.shape)}"
+            f"{where}: expected a 4-D tensor (N, C, H, W), "
+            f"got {x.ndim}-D with shape {tuple(x.shape)}"
         )
     if not x.is_floating_point():
         raise TypeError(
@@ -26,7 +27,36 @@ def check_feature_map(
         )
 
 
-def check_positive_int(value: int, name: str) -> None:
-    """Raise unless ``value`` is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def is_int(value: object) -> bool:
+    """True for an int that is not a bool (``True`` is an int to Python, never to a user)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is an int (not a bool) in [low, high]."""
+    if is_int(value) and (low is None or value >= low) and (high is None or value <= high):
+        return
+    if low == 1 and high is None:
+        wanted = "a positive integer"
+    elif low == 0 and high is None:
+        wanted = "a non-negative integer"
+    elif low is not None and high is not None:
+        wanted = f"an integer in [{low}, {high}]"
+    elif low is not None:
+        wanted = f"an integer >= {low}"
+    elif high is not None:
+        wanted = f"an integer <= {high}"
+    else:
+        wanted = "an integer"
+    raise ValueError(f"{name} must be {wanted}, got {value!r}")
+
+
+def check_positive_int(value: object, name: str) -> None:
+    """Raise a ValueError unless ``value`` is an int >= 1."""
+    check_int(value, name, low=1)
+
+
+def check_bool(value: object, name: str) -> None:
+    """Raise a TypeError unless ``value`` is True or False (not 1, not "yes")."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -1,5 +1,5 @@
-"""python -m tutorial_utils.digits."""
+"""``python -m tutorial_utils.digits``: see ``cli`` for the options."""
 
-from .train import main
+from .cli import main
 
 raise SystemExit(main())

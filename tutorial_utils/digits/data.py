@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..common.validation import check_positive_int
+from ..common.validation import check_positive_int, is_int
 
 NUM_CLASSES = 10
 
@@ -55,8 +55,11 @@ class ClutteredDigits:
 
 
 def load_upscaled_digits(digit_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """All 1,797 scikit-learn digits, bilinearly upscaled: ((1797, d, d) in [0, 1], (1797,) labels)."""
-    from sklearn.datasets import load_digits  # imported here: only this module needs scikit-learn
+    """All 1,797 scikit-learn digits, bilinearly upscaled.
+
+    Returns ((1797, d, d) images in [0, 1], (1797,) labels), d = digit_size.
+    """
+    from sklearn.datasets import load_digits  # imported here: only this function needs it
 
     check_positive_int(digit_size, "digit_size")
     digits = load_digits()
@@ -115,6 +118,23 @@ def _make_split(
     )
 
 
+def _check_range_pair(pair: tuple[int, int], name: str, low: int, high: int | None = None) -> None:
+    """Raise unless ``pair`` is (a, b), two ints with low <= a <= b (<= high)."""
+    ok = (
+        isinstance(pair, tuple | list)
+        and len(pair) == 2
+        and all(is_int(v) for v in pair)
+        and low <= pair[0] <= pair[1]
+        and (high is None or pair[1] <= high)
+    )
+    if not ok:
+        bound = f" <= {high}" if high is not None else ""
+        raise ValueError(
+            f"{name} must be (low, high), two integers with {low} <= low <= high{bound}, "
+            f"got {pair!r}"
+        )
+
+
 def make_cluttered_digits(
     num_train: int = 6000,
     num_test: int = 2000,
@@ -141,17 +161,8 @@ def make_cluttered_digits(
         raise ValueError(
             f"digit_size={digit_size} does not fit on a canvas of {canvas_size} pixels"
         )
-    lo, hi = num_fragments
-    if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi):
-        raise ValueError(
-            f"num_fragments must be (low, high) with 0 <= low <= high, got {num_fragments!r}"
-        )
-    lo, hi = fragment_size
-    if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= digit_size):
-        raise ValueError(
-            f"fragment_size must be (low, high) with 1 <= low <= high <= digit_size={digit_size}, "
-            f"got {fragment_size!r}"
-        )
+    _check_range_pair(num_fragments, "num_fragments", low=0)
+    _check_range_pair(fragment_size, "fragment_size", low=1, high=digit_size)
     digits, labels = load_upscaled_digits(digit_size)
     digits_np, labels_np = digits.numpy(), labels.numpy()
     train_pool, test_pool = split_sources(len(labels_np), test_fraction, seed)

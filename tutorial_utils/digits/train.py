@@ -1,37 +1,29 @@
-"""Does attention help? Train the four DigitNet variants on cluttered digits with one budget.
+"""Training and evaluation of the DigitNet variants on cluttered digits, with one budget.
 
-Run ``python -m tutorial_utils.experiment`` (``--quick`` for a seconds-long smoke run). The
-results table is printed last: one row per variant, test accuracy (%), parameters, seconds.
 The same seed gives the same accuracies on the same CPU (seconds vary).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from matplotlib.axes import Axes
-from matplotlib.patches import Rectangle
 from torch import nn
 from tqdm import tqdm
 
-from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..common.tracing import count_parameters
 from ..common.validation import check_positive_int
 from ..hacnn.hard_attention import theta_to_boxes
-from ..hacnn.model import count_parameters
 from .data import ClutteredDigits, DigitSplit, make_cluttered_digits
 from .models import VARIANTS, DigitNet, build_variant
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TRAIN = 6000
 DEFAULT_TEST = 2000
-QUICK = {"epochs": 1, "num_train": 512, "num_test": 256}
 
 
 @dataclass
@@ -72,9 +64,9 @@ def set_determinism(seed: int, threads: int | None = None) -> None:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: DigitSplit, batch_size: int = 500) -> dict[str, float]:
-    """Accuracy (%) and mean loss of ``model`` on ``split``; for hard attention also where it looked.
+    """Accuracy (%) and mean loss of ``model`` on ``split``.
 
-    Glimpse statistics (see ``glimpse_statistics``) are added for models with a glimpse.
+    For models with a glimpse, where it looked is added (see ``glimpse_statistics``).
     """
     model.eval()
     correct, loss_sum, thetas = 0, 0.0, []
@@ -201,165 +193,3 @@ def run_experiment(
         models[name], result = run_variant(name, data, config, progress=progress)
         results.append(result)
     return models, results
-
-
-def format_results(results: Sequence[RunResult], seconds: bool = True) -> str:
-    """The results table: variant, test accuracy (%), parameters, training seconds.
-
-    ``seconds=False`` leaves the timing column out (for output that must not vary).
-    """
-    header = ["variant", "test acc (%)", "params"] + (["train s"] if seconds else [])
-    rows = [
-        [r.name, f"{r.test_accuracy:.2f}", f"{r.parameters:,}"]
-        + ([f"{r.seconds:.1f}"] if seconds else [])
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def format_glimpses(results: Sequence[RunResult]) -> str:
-    """One line per hard-attention variant: window centre mean/spread and its correlation."""
-    lines = []
-    for r in results:
-        g = r.glimpse
-        if g:
-            lines.append(
-                f"{r.name}: glimpse centre x {g['mean_x']:.1f}±{g['std_x']:.1f} px, "
-                f"y {g['mean_y']:.1f}±{g['std_y']:.1f} px; correlation with the digit centre "
-                f"x {g['corr_x']:.2f}, y {g['corr_y']:.2f}; mean distance {g['distance']:.1f} px"
-            )
-    return "\n".join(lines)
-
-
-def save_checkpoint(models: dict[str, nn.Module], results: Sequence[RunResult], path: Path) -> None:
-    """Save every model's state_dict and its learning curves as plain tensors (weights_only-safe)."""
-    payload: dict[str, dict[str, torch.Tensor]] = {}
-    for r in results:
-        state = {k: v.detach().clone() for k, v in models[r.name].state_dict().items()}
-        curves = {
-            f"history.{k}": torch.tensor(v, dtype=torch.float64) for k, v in r.history.items()
-        }
-        payload[r.name] = {**state, **curves}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(payload, path)
-
-
-def load_trained(path: Path) -> tuple[dict[str, DigitNet], dict[str, dict[str, list[float]]]]:
-    """Models and learning curves saved by ``save_checkpoint`` (read with weights_only=True)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    models, histories = {}, {}
-    for name, entries in payload.items():
-        model = build_variant(name)
-        state = {k: v for k, v in entries.items() if not k.startswith("history.")}
-        model.load_state_dict(state, strict=True)
-        models[name] = model.eval()
-        histories[name] = {
-            k.removeprefix("history."): v.tolist()
-            for k, v in entries.items()
-            if k.startswith("history.")
-        }
-    return models, histories
-
-
-def draw_attention(
-    ax: Axes, model: DigitNet, split: DigitSplit, index: int, digit_size: int = 24
-) -> dict[str, object]:
-    """Draw test canvas ``index`` with what ``model`` attends to; returns what was drawn.
-
-    The soft map (mean over channels) is drawn over the canvas on its full range [0.5, 1]
-    (blue 0.5, red 1), so a nearly flat map looks flat; the glimpse window is a solid
-    box, the true digit as a dashed white box. Returns "label", "prediction", "soft_map"
-    ((h, w) tensor or None) and "box" ((4,) pixel box x1, y1, x2, y2 or None).
-    """
-    if not 0 <= index < len(split):
-        raise ValueError(f"index must lie in 0..{len(split) - 1}, got {index}")
-    model.eval()
-    with torch.no_grad():
-        logits = model(split.images[index : index + 1])
-    image = split.images[index]
-    size = image.shape[-1]
-    prediction = int(logits.argmax(dim=1).item())
-    label = int(split.labels[index].item())
-    soft_map = model.last["soft_map"][0].mean(dim=0) if "soft_map" in model.last else None
-    title = f"{model.variant}: says {prediction} (is {label})"
-    if soft_map is None:
-        show_image(ax, image, title)
-    else:
-        overlay_map(ax, image, soft_map, alpha=0.45, title=title, vmin=0.5, vmax=1.0)
-    box = None
-    if "theta" in model.last:
-        box = theta_to_boxes(model.last["theta"][0], size, size)
-        draw_boxes(ax, box[None], colors=["#ff7f0e"], labels=False)
-    x, y = split.positions[index].tolist()
-    half = digit_size / 2
-    ax.add_patch(
-        Rectangle(
-            (x - half - 0.5, y - half - 0.5), digit_size, digit_size, fill=False, ls="--", ec="w"
-        )
-    )
-    return {"label": label, "prediction": prediction, "soft_map": soft_map, "box": box}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tutorial_utils.experiment",
-        description="Train baseline, soft, hard and harmonious DigitNets on cluttered digits.",
-    )
-    parser.add_argument(
-        "--epochs", type=int, default=None, help=f"epochs (default {DEFAULT_EPOCHS})"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch.set_num_threads value (default 1: these small convolutions gain little from "
-        "more threads, and one thread makes the numbers independent of the core count)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke run: {QUICK['epochs']} epoch on {QUICK['num_train']} train canvases",
-    )
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--save", type=Path, default=None, help="save weights and curves here")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    args = parser.parse_args(argv)
-    if args.epochs is not None and args.epochs < 1:
-        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
-    num_train, num_test = DEFAULT_TRAIN, DEFAULT_TEST
-    epochs = args.epochs or DEFAULT_EPOCHS
-    if args.quick:
-        num_train, num_test = QUICK["num_train"], QUICK["num_test"]
-        epochs = args.epochs or QUICK["epochs"]
-    set_determinism(args.seed, args.threads)
-    config = TrainConfig(epochs=epochs, seed=args.seed)
-    start = time.perf_counter()
-    models, results = run_experiment(
-        args.variants, config, num_train, num_test, progress=not args.no_progress
-    )
-    total = time.perf_counter() - start
-    if args.save is not None:
-        save_checkpoint(models, results, args.save)
-        print(f"saved weights and learning curves to {args.save}")
-    glimpses = format_glimpses(results)
-    if glimpses:
-        print(glimpses)
-    print(
-        f"total time {total:.1f} s ({epochs} epochs, {num_train} train / {num_test} test canvases)"
-    )
-    print(format_results(results))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,5 +1,45 @@
-"""Widget explorers' logic, one module per lesson, as plain functions that tests can call.
+"""The explorer room: the logic behind each lesson's widget, as plain functions tests can call.
 
-Each function takes the widget values as arguments, draws on a matplotlib figure and
-returns what it drew, so a test can set values and check the result without a browser.
+One module per lesson, each with one entry point ``explore_<what>(<widget values>, ...,
+fig=None)`` that draws and returns what it drew (see ``base``, which they all share):
+convblock (01), channel (02), spatial (03), soft (04), regions (05), stages (06).
+This room imports the reference model and the shared room.
 """
+
+from .base import STAGES, check_alpha, check_stage, prepare_figure
+from .channel import (
+    REDUCTION_RATES,
+    channel_attention_parameters,
+    channel_weights,
+    explore_channel_weights,
+    stage_features,
+)
+from .convblock import EXPLORER_SIZE, conv_output_size, explore_convblock, explorer_image
+from .regions import explore_region
+from .soft import explore_soft_channel, soft_maps_for_photos
+from .spatial import explore_spatial_map, seeded_hacnn, spatial_maps_by_stage
+from .stages import collect_stages, explore_stage
+
+__all__ = [
+    "EXPLORER_SIZE",
+    "REDUCTION_RATES",
+    "STAGES",
+    "channel_attention_parameters",
+    "channel_weights",
+    "check_alpha",
+    "check_stage",
+    "collect_stages",
+    "conv_output_size",
+    "explore_channel_weights",
+    "explore_convblock",
+    "explore_region",
+    "explore_soft_channel",
+    "explore_spatial_map",
+    "explore_stage",
+    "explorer_image",
+    "prepare_figure",
+    "seeded_hacnn",
+    "soft_maps_for_photos",
+    "spatial_maps_by_stage",
+    "stage_features",
+]

@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm
-from ..common.images import hacnn_batch, sample_image_names
+from ..common.images import check_sample_name, hacnn_batch, sample_image_names
 from ..common.plotting import show_image
-from ..common.validation import check_positive_int
+from ..common.validation import check_bool, check_positive_int
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
+from .base import STAGES, check_stage, prepare_figure
 
-STAGES = (1, 2, 3)
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels
 
 
@@ -56,12 +55,6 @@ def _stage_features_cached(
     return tuple(record.features for record in records)
 
 
-def check_calibrate(calibrate: object) -> None:
-    """Raise a TypeError unless ``calibrate`` is True or False."""
-    if not isinstance(calibrate, bool):
-        raise TypeError(f"calibrate must be True or False, got {calibrate!r}")
-
-
 def stage_features(
     names: list[str] | tuple[str, ...], seed: int = 0, calibrate: bool = True
 ) -> tuple[torch.Tensor, ...]:
@@ -73,11 +66,9 @@ def stage_features(
     these photos with calibrate_batchnorm; ``False`` keeps the fresh ones (mean 0, var 1).
     Results are cached, so the widget does not rerun the network on every move.
     """
-    check_calibrate(calibrate)
-    known = sample_image_names()
+    check_bool(calibrate, "calibrate")
     for name in names:
-        if name not in known:
-            raise ValueError(f"no sample image {name!r}; choose from {known}")
+        check_sample_name(name)
     return _stage_features_cached(tuple(names), seed, calibrate)
 
 
@@ -89,7 +80,7 @@ def channel_weights(
     ``calibrate=True`` (N >= 2): its BatchNorm statistics are first measured on ``features``
     with calibrate_batchnorm, so each weight says how this photo differs from the others.
     """
-    check_calibrate(calibrate)
+    check_bool(calibrate, "calibrate")
     torch.manual_seed(seed)
     attention = ChannelAttention(features.shape[1], reduction_rate).eval()
     if calibrate:
@@ -119,12 +110,10 @@ def explore_channel_weights(
     (C,) tensor, "feature_shape", "top_channels" (5 largest weights, largest first),
     "zero_fraction", "figure"}.
     """
+    check_sample_name(image_name)
+    check_stage(stage)
+    check_bool(calibrate, "calibrate")
     names = sample_image_names()
-    if image_name not in names:
-        raise ValueError(f"no sample image {image_name!r}; choose from {names}")
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-    check_calibrate(calibrate)
     if features is None:
         features = stage_features(tuple(names), seed, calibrate)
     if len(features) != len(STAGES) or features[0].shape[0] != len(names):
@@ -144,9 +133,7 @@ def explore_channel_weights(
     deviation = weights - all_weights.mean(dim=0)
     parameters = channel_attention_parameters(channels, reduction_rate)
 
-    if fig is None:
-        fig = plt.figure(figsize=(10, 4.4))
-    fig.clear()
+    fig = prepare_figure(fig, (10, 4.4))
     grid = fig.add_gridspec(2, 5)
     ax_image = fig.add_subplot(grid[:, 0])
     ax_bars = fig.add_subplot(grid[0, 1:])

@@ -6,14 +6,14 @@ smoothed, shifted mixtures of the colour channels, sampled on a grid set by the 
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
 from ..common.images import crop_to_aspect, load_sample_image, normalize, resize_image
 from ..common.plotting import show_image
-from ..common.validation import check_positive_int
+from ..common.validation import check_int, check_positive_int
 from ..hacnn.blocks import ConvBlock
+from .base import prepare_figure
 
 EXPLORER_SIZE = (96, 96)  # (H, W) the photo is resized to, so sizes are easy to check by hand
 SHOWN_CHANNELS = 3  # output channels drawn next to the photo
@@ -27,8 +27,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     check_positive_int(size, "size")
     check_positive_int(kernel_size, "kernel_size")
     check_positive_int(stride, "stride")
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    check_int(padding, "padding", low=0)
     padded = size + 2 * padding
     if kernel_size > padded:
         raise ValueError(
@@ -52,7 +51,7 @@ def explore_convblock(
     seed: int = 0,
     fig: Figure | None = None,
 ) -> dict[str, object]:
-    """Run a seeded ConvBlock(3, 3, kernel_size, stride, padding) in eval mode on a photo and draw it.
+    """Run a seeded ConvBlock(3, 3, kernel_size, stride, padding) in eval mode on a photo.
 
     The photo is ImageNet-normalised first, as HA-CNN's input is.
     (1, 3, 96, 96) -> (1, 3, H', W'). Draws the photo and the output channels on ``fig`` (a new
@@ -67,9 +66,7 @@ def explore_convblock(
     with torch.no_grad():
         maps = block(normalize(picture[None]))[0]  # (3, H', W')
 
-    if fig is None:
-        fig = plt.figure(figsize=(10, 2.8))
-    fig.clear()
+    fig = prepare_figure(fig, (10, 2.8))
     axes = fig.subplots(1, 1 + SHOWN_CHANNELS)
     show_image(axes[0], picture, f"input {EXPLORER_SIZE[0]} x {EXPLORER_SIZE[1]}")
     for c, ax in enumerate(axes[1:]):

@@ -1,16 +1,16 @@
-"""Explorer for lesson 05: one region (tx, ty, sx, sy) drawn on a photo, next to its crop."""
+"""Lesson 05's explorer: one region (tx, ty, sx, sy) drawn on a photo, next to its crop."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
 from ..common.plotting import draw_boxes, show_image
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
+from .base import prepare_figure
 
 
-def region_view(
+def explore_region(
     image: torch.Tensor,
     tx: float = 0.0,
     ty: float = 0.0,
@@ -29,7 +29,7 @@ def region_view(
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
         raise ValueError(f"image must be a (3, H, W) tensor, got {shape}")
     for name, value in (("sx", sx), ("sy", sy)):
-        if not value > 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise ValueError(f"{name} must be > 0 (a half-size in normalised units), got {value!r}")
     image = image.detach().float().cpu()
     height, width = image.shape[-2:]
@@ -43,8 +43,7 @@ def region_view(
     overlap_h = max(0.0, min(y2, height) - max(y1, 0.0))
     inside = overlap_w * overlap_h / ((x2 - x1) * (y2 - y1))
 
-    fig = fig if fig is not None else plt.figure(figsize=(6, 4))
-    fig.clear()
+    fig = prepare_figure(fig, (6, 4))
     ax_image, ax_crop = fig.subplots(1, 2)
     show_image(ax_image, image, f"tx={tx:.2f} ty={ty:.2f} sx={sx:.2f} sy={sy:.2f}")
     ax_image.set_xlim(-0.5, width - 0.5)

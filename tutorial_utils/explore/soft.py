@@ -7,8 +7,10 @@ from matplotlib.figure import Figure
 
 from ..common.images import hacnn_batch
 from ..common.plotting import overlay_map
+from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
 from ..hacnn.soft_attention import SoftAttention
+from .base import check_alpha, prepare_figure
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 
@@ -32,7 +34,7 @@ def soft_maps_for_photos(
     return pictures, maps
 
 
-def draw_soft_channel(
+def explore_soft_channel(
     picture: torch.Tensor,
     soft_map: torch.Tensor,
     channel: int,
@@ -43,17 +45,14 @@ def draw_soft_channel(
 
     The colour scale is fixed to the soft map's possible range [0.5, 1], so channels can be
     compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map only).
-    Returns "channel", "alpha", "map" (h, w) and the rounded "min", "max", "mean".
+    Returns "channel", "alpha", "map" (h, w), the rounded "min", "max", "mean" and "figure".
     """
     if soft_map.ndim != 3:
         raise ValueError(
             f"soft_map must be (C, h, w), got shape {tuple(soft_map.shape)}; index the batch first"
         )
-    channels = soft_map.shape[0]
-    if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < channels:
-        raise ValueError(f"channel={channel!r} must be an int in [0, {channels - 1}]")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must lie in [0, 1]")
+    check_int(channel, "channel", low=0, high=soft_map.shape[0] - 1)
+    check_alpha(alpha)
     chosen = soft_map[channel].detach().float().cpu()
     stats = {
         k: round(v, 4)
@@ -64,8 +63,7 @@ def draw_soft_channel(
         )
     }
 
-    fig = fig or Figure(figsize=(5, 5))
-    fig.clear()
+    fig = prepare_figure(fig, (5, 5))
     ax = fig.subplots()
     heat = overlay_map(
         ax,
@@ -77,4 +75,4 @@ def draw_soft_channel(
         title=f"channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}",
     )
     fig.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label="soft attention value")
-    return {"channel": channel, "alpha": alpha, "map": chosen, **stats}
+    return {"channel": channel, "alpha": alpha, "map": chosen, **stats, "figure": fig}

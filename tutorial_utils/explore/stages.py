@@ -1,14 +1,15 @@
-"""Explorer for lesson 06: one HA-CNN stage's soft map and stripes on a photo."""
+"""Lesson 06's explorer: one HA-CNN stage's soft map and stripes on a photo."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
 from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..common.validation import check_int, is_int
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
 from ..hacnn.model import HACNN, StageRecord
+from .base import STAGES, check_stage, prepare_figure
 
 
 def collect_stages(model: HACNN, batch: torch.Tensor) -> list[StageRecord]:
@@ -28,7 +29,7 @@ def collect_stages(model: HACNN, batch: torch.Tensor) -> list[StageRecord]:
     return records
 
 
-def stage_view(
+def explore_stage(
     records: list[StageRecord],
     pictures: torch.Tensor,
     stage: int = 1,
@@ -38,20 +39,21 @@ def stage_view(
 ) -> dict[str, object]:
     """Draw stage ``stage`` (1, 2 or 3) for picture ``image_index``.
 
-    records from :func:`collect_stages`; pictures (N, 3, H, W) in [0, 1], the images the
+    records from ``collect_stages``; pictures (N, 3, H, W) in [0, 1], the images the
     batch was made from. ``channel`` is a soft-map channel index or "mean" (mean over
     channels). Panels: stripes on the photo, soft map over the photo, the stripes' crops.
     Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations (T, 2), the map's
     min and max, and the figure.
     """
-    if not 1 <= stage <= len(records):
-        raise ValueError(f"stage must be between 1 and {len(records)}, got {stage!r}")
+    if len(records) != len(STAGES):
+        raise ValueError(
+            f"records must hold one StageRecord per stage ({len(STAGES)}), got {len(records)}; "
+            "make them with collect_stages"
+        )
+    check_stage(stage)
     if pictures.ndim != 4 or pictures.shape[1] != 3:
         raise ValueError(f"pictures must be (N, 3, H, W), got {tuple(pictures.shape)}")
-    if not 0 <= image_index < pictures.shape[0]:
-        raise ValueError(
-            f"image_index must be in [0, {pictures.shape[0] - 1}], got {image_index!r}"
-        )
+    check_int(image_index, "image_index", low=0, high=pictures.shape[0] - 1)
     record = records[stage - 1]
     if record.theta is None:
         raise ValueError("this record has no regions (the model was built with learn_region=False)")
@@ -59,7 +61,7 @@ def stage_view(
     if channel == "mean":
         soft_map = record.soft_map[image_index].mean(dim=0)
         label = "mean over channels"
-    elif isinstance(channel, int) and not isinstance(channel, bool) and 0 <= channel < channels:
+    elif is_int(channel) and 0 <= channel < channels:
         soft_map = record.soft_map[image_index, channel]
         label = f"channel {channel}"
     else:
@@ -75,8 +77,7 @@ def stage_view(
     crops = crop_region(picture.expand(theta.shape[0], -1, -1, -1), theta, (stripe_h, width))
     stacked = torch.cat(list(crops.clamp(0, 1)), dim=1)  # (3, T * stripe_h, W)
 
-    fig = fig if fig is not None else plt.figure(figsize=(7, 4.5))
-    fig.clear()
+    fig = prepare_figure(fig, (7, 4.5))
     ax_boxes, ax_map, ax_crops = fig.subplots(1, 3)
     show_image(ax_boxes, picture, f"stage {stage}: stripes")
     ax_boxes.set_ylim(height - 0.5, -0.5)

@@ -37,7 +37,7 @@ class HardAttention(nn.Module):
         self.reset_translation()
 
     def reset_translation(self) -> None:
-        """Zero weights; bias = (0, centre) per region, so every input starts at the same stripes."""
+        """Zero weights and bias (0, centre) per region: every input starts at the same stripes."""
         bias = torch.zeros(self.num_regions, 2)
         bias[:, 1] = default_stripe_centres(self.num_regions)
         with torch.no_grad():

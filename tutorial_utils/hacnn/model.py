@@ -23,6 +23,17 @@ NUM_REGIONS = 4
 STRIPE_SIZES = ((24, 28), (12, 14), (6, 7))  # stripe size fed to each stage's local convs
 
 
+def check_hacnn_input(x: torch.Tensor, where: str = "HACNN") -> None:
+    """Raise a clear error unless ``x`` is a float (N, 3, 160, 64) batch, naming what it got."""
+    check_feature_map(x, 3, where=where)
+    if tuple(x.shape[-2:]) != INPUT_SIZE:
+        raise ValueError(
+            f"{where} expects images of height x width = {INPUT_SIZE[0]} x {INPUT_SIZE[1]}, "
+            f"got {x.shape[-2]} x {x.shape[-1]}; resize first, "
+            "e.g. F.interpolate(x, size=(160, 64))"
+        )
+
+
 @dataclass
 class StageRecord:
     """What one stage computed: its input, its features, the soft map and the region theta."""
@@ -59,11 +70,11 @@ class HACNN(nn.Module):
         self.conv = ConvBlock(3, 32, 3, stride=2, padding=1)
 
         self.inception1 = nn.Sequential(InceptionA(32, c1), InceptionB(c1, c1))
-        self.ha1 = HarmoniousAttention(c1)
+        self.ha1 = HarmoniousAttention(c1, num_regions=NUM_REGIONS)
         self.inception2 = nn.Sequential(InceptionA(c1, c2), InceptionB(c2, c2))
-        self.ha2 = HarmoniousAttention(c2)
+        self.ha2 = HarmoniousAttention(c2, num_regions=NUM_REGIONS)
         self.inception3 = nn.Sequential(InceptionA(c2, c3), InceptionB(c3, c3))
-        self.ha3 = HarmoniousAttention(c3)
+        self.ha3 = HarmoniousAttention(c3, num_regions=NUM_REGIONS)
 
         self.fc_global = nn.Sequential(nn.Linear(c3, feat_dim), nn.BatchNorm1d(feat_dim), nn.ReLU())
         self.classifier_global = nn.Linear(feat_dim, num_classes)
@@ -100,12 +111,8 @@ class HACNN(nn.Module):
         )
 
     def check_input(self, x: torch.Tensor) -> None:
-        check_feature_map(x, 3, where="HACNN")
-        if tuple(x.shape[-2:]) != INPUT_SIZE:
-            raise ValueError(
-                f"HACNN expects images of height x width = {INPUT_SIZE[0]} x {INPUT_SIZE[1]}, got "
-                f"{x.shape[-2]} x {x.shape[-1]}; resize first, e.g. F.interpolate(x, size=(160, 64))"
-            )
+        """Raise a clear error unless ``x`` is a float (N, 3, 160, 64) batch."""
+        check_hacnn_input(x)
 
     def forward_features(
         self, x: torch.Tensor, records: list[StageRecord] | None = None
@@ -152,10 +159,3 @@ class HACNN(nn.Module):
         if x_local is None:
             return logits_global
         return logits_global, self.classifier_local(x_local)
-
-
-def count_parameters(module: nn.Module, exclude_prefixes: tuple[str, ...] = ()) -> int:
-    """Number of distinct parameters, skipping those whose name starts with a prefix."""
-    return sum(
-        p.numel() for name, p in module.named_parameters() if not name.startswith(exclude_prefixes)
-    )

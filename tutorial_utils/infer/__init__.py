@@ -1,1 +1,42 @@
-"""The inference room: optimize_for_inference and its parts (lesson 07)."""
+"""The inference room (lesson 07): the same functions as the reference modules, with less work.
+
+optimize (``optimize_for_inference``, the entry point) builds on fold (BatchNorm folded into
+the layer before it), fast_soft (rank-1 soft attention, one read of x), fast_hacnn (merged
+convs, batched stripes), compiled (torch.compile with an eager fallback) and soft_kernel
+(a hand-written one-pass C kernel, ``soft_kernel.c``, built on first use). Every optimized
+module is eval-only (eval_only). This room imports the reference model and the shared room.
+"""
+
+from .compiled import CompiledOrEager, CompileInfo, compile_available
+from .eval_only import EvalOnly
+from .fast_hacnn import FastHACNN, crop_stripes, hacnn_for_compiler
+from .fast_soft import (
+    FastHarmoniousAttention,
+    FastSoftAttention,
+    conv3x3_stride2_single,
+    soft_gate,
+    soft_statistics,
+)
+from .fold import fold_conv_bn, fold_linear_bn
+from .optimize import optimize_for_inference
+from .soft_kernel import FusedSoftAttention, kernel_available
+
+__all__ = [
+    "CompileInfo",
+    "CompiledOrEager",
+    "EvalOnly",
+    "FastHACNN",
+    "FastHarmoniousAttention",
+    "FastSoftAttention",
+    "FusedSoftAttention",
+    "compile_available",
+    "conv3x3_stride2_single",
+    "crop_stripes",
+    "fold_conv_bn",
+    "fold_linear_bn",
+    "hacnn_for_compiler",
+    "kernel_available",
+    "optimize_for_inference",
+    "soft_gate",
+    "soft_statistics",
+]

@@ -4,7 +4,7 @@ Every change computes the same function as ``HACNN.eval()`` (up to float roundin
 - BatchNorm folded into the conv or Linear before it;
 - InceptionA's three 1x1 convs, which read the same input, run as one conv (outputs stacked),
   and its three parallel 3x3 convs as one grouped conv;
-- soft attention as in ``optimize_soft``, its product with the features written in the
+- soft attention as in ``fast_soft``, its product with the features written in the
   same pass as the gate;
 - the four stripes of a stage cropped with one grid_sample and run through the shared local
   convs in one call (eval BatchNorm uses running statistics, so batching changes nothing).
@@ -12,14 +12,17 @@ Every change computes the same function as ``HACNN.eval()`` (up to float roundin
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..hacnn.blocks import InceptionA, InceptionB
-from ..hacnn.model import HACNN, NUM_REGIONS, STRIPE_SIZES
+from ..hacnn.model import HACNN, NUM_REGIONS, STRIPE_SIZES, check_hacnn_input
+from .eval_only import EvalOnly
 from .fast_soft import FastHarmoniousAttention, soft_gate
-from .fold import EvalOnly, FoldedConvReLU, concat_folded, fold_linear, grouped_folded
+from .fold import FoldedConvReLU, concat_folded, fold_linear, grouped_folded
 
 
 def hacnn_for_compiler(model: HACNN) -> HACNN:
@@ -49,7 +52,7 @@ class FastInceptionA(nn.Module):
         streams = (block.stream1, block.stream2, block.stream3)
         self.reduce = concat_folded([s[0] for s in streams])
         self.spread = grouped_folded([s[1] for s in streams])
-        self.pool = block.stream4[0]
+        self.pool = copy.deepcopy(block.stream4[0])  # stateless, but never share a submodule
         self.pool_conv = FoldedConvReLU.from_block(block.stream4[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,7 +70,7 @@ class FastInceptionB(nn.Module):
         super().__init__()
         self.stream1 = nn.Sequential(*(FoldedConvReLU.from_block(b) for b in block.stream1))
         self.stream2 = nn.Sequential(*(FoldedConvReLU.from_block(b) for b in block.stream2))
-        self.pool = block.stream3[0]
+        self.pool = copy.deepcopy(block.stream3[0])
         self.pool_conv = FoldedConvReLU.from_block(block.stream3[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,7 +112,6 @@ class FastHACNN(EvalOnly):
         super().__init__()
         self.learn_region = model.learn_region
         self.channels_last = channels_last
-        self._check_input = model.check_input
         self.stem = FoldedConvReLU.from_block(model.conv)
         self.inceptions = nn.ModuleList(
             nn.Sequential(FastInceptionA(inc[0]), FastInceptionB(inc[1]))
@@ -130,17 +132,8 @@ class FastHACNN(EvalOnly):
         self.requires_grad_(False)
         self.train(False)
 
-    @property
-    def blocked(self) -> bool:
-        return self.attentions[0].blocked
-
-    @blocked.setter
-    def blocked(self, value: bool) -> None:
-        for attention in self.attentions:
-            attention.blocked = value
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
+        check_hacnn_input(x, where="FastHACNN")
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         stage_input = self.stem(x)

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from ..common.validation import check_feature_map
 from ..hacnn.harmonious import HarmoniousAttention
 from ..hacnn.soft_attention import SoftAttention
-from .fold import EvalOnly, fold_conv_bn
+from .eval_only import EvalOnly
+from .fold import fold_conv_bn
 
 # Work on this many bytes of x at a time, so the second look at a block comes from cache
 # (the shared L3 here holds 32 MB).

@@ -119,20 +119,3 @@ def fold_linear(linear: nn.Linear, bn: nn.BatchNorm1d) -> nn.Linear:
         folded.weight.copy_(weight)
         folded.bias.copy_(bias)
     return folded.requires_grad_(False)
-
-
-class EvalOnly(nn.Module):
-    """Base of the optimized modules: BatchNorm is folded into their weights, so they cannot train.
-
-    ``train(True)`` raises a ValueError naming the module to train instead; ``eval()`` works.
-    """
-
-    trains_instead = "module"  # what to train instead, named in the error
-
-    def train(self, mode: bool = True) -> EvalOnly:
-        if mode:
-            raise ValueError(
-                f"{type(self).__name__} is eval-only (BatchNorm is folded into its weights); "
-                f"train the original {self.trains_instead} instead"
-            )
-        return super().train(False)

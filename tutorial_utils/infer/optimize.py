@@ -1,17 +1,15 @@
-"""``optimize_for_inference``: an eval-only copy of SoftAttention, HarmoniousAttention or HACNN
-that computes the same function with less work, optionally compiled with ``torch.compile``.
+"""``optimize_for_inference``: an eval-only module computing the same function as
+SoftAttention, HarmoniousAttention or HACNN in eval mode, with less work, optionally compiled.
 
-The steps live in ``optimize_fold`` (BatchNorm folding), ``optimize_soft`` (rank-1 soft
-attention, one-pass statistics, fused output) and ``optimize_hacnn`` (merged convs, batched
-stripes). The original module is deep-copied first and never modified.
+The steps live in ``fold`` (BatchNorm folding), ``fast_soft`` (rank-1 soft attention,
+one-pass statistics, fused output), ``fast_hacnn`` (merged convs, batched stripes),
+``compiled`` (torch.compile with an eager fallback) and ``soft_kernel`` (a hand-written C pass).
+The original module is never modified; the result keeps no reference to it.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
-import time
-from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -20,122 +18,25 @@ from torch import nn
 from ..hacnn.harmonious import HarmoniousAttention
 from ..hacnn.model import HACNN
 from ..hacnn.soft_attention import SoftAttention
+from .compiled import CompiledOrEager, CompileInfo, compile_available
 from .fast_hacnn import FastHACNN, hacnn_for_compiler
 from .fast_soft import FastHarmoniousAttention, FastSoftAttention
 from .soft_kernel import FusedSoftAttention, kernel_available
 
 CompileChoice = bool | Literal["auto"]
-
-
-@dataclass
-class CompileInfo:
-    """What happened with torch.compile: asked for, used, seconds of the first (compiling) call.
-
-    ``kernel`` is True when the hand-written C pass replaced torch.compile (``note`` says how
-    it was built or why it could not be).
-    """
-
-    requested: CompileChoice
-    used: bool = False
-    seconds: float | None = None
-    note: str = ""
-    kernel: bool = False
-
-    def __str__(self) -> str:
-        if self.kernel:
-            return self.note
-        if self.used and self.seconds is not None:
-            return f"compiled in {self.seconds:.1f} s"
-        if self.used:
-            return "compiled lazily (first call not made yet)"
-        return f"eager ({self.note})" if self.note else "eager"
-
-
-class CompiledOrEager(nn.Module):
-    """Runs ``torch.compile(module)``; if compiling fails, falls back to the eager module.
-
-    The first call compiles; its wall time is stored in ``compile_info.seconds``.
-    ``inductor_config`` (for example ``{"freezing": True}``) is set around every call, so it
-    also holds for a recompile (a new input shape), and is never left set globally.
-    It is not passed as ``torch.compile(options=...)``: with torch 2.14.1, freezing asked for
-    that way was silently not applied (the weights stayed graph inputs, BatchNorm stayed
-    unfolded, no conv was prepacked); tests/test_optimize.py checks the generated code.
-    """
-
-    def __init__(
-        self,
-        module: nn.Module,
-        info: CompileInfo,
-        dynamic: bool = False,
-        inductor_config: dict[str, object] | None = None,
-    ) -> None:
-        super().__init__()
-        self.module = module
-        self.compile_info = info
-        self.inductor_config = dict(inductor_config or {})
-        # Inductor's C++ toolchain lookup logs a CUDA_HOME notice on GPU-less machines.
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-        self._compiled = torch.compile(module, dynamic=dynamic)
-        self._first = True
-
-    def _run_compiled(self, *args: torch.Tensor):  # noqa: ANN202 - the wrapped module's outputs
-        if not self.inductor_config:
-            return self._compiled(*args)
-        from torch._inductor import config as inductor_config
-
-        # Inductor freezes only when autograd is off; a frozen graph has no gradients anyway.
-        with inductor_config.patch(self.inductor_config), torch.no_grad():
-            return self._compiled(*args)
-
-    def forward(self, *args: torch.Tensor):  # noqa: ANN201 - same outputs as the wrapped module
-        if not self.compile_info.used:
-            return self.module(*args)
-        if not self._first:
-            return self._run_compiled(*args)
-        start = time.perf_counter()
-        try:
-            out = self._run_compiled(*args)
-        except Exception as error:  # compilers fail in many ways; eager still gives the answer
-            self.compile_info.used = False
-            self.compile_info.note = f"torch.compile failed, eager fallback: {type(error).__name__}"
-            return self.module(*args)
-        self.compile_info.seconds = time.perf_counter() - start
-        self._first = False
-        return out
-
-    def train(self, mode: bool = True) -> CompiledOrEager:
-        if mode:  # refuse before any submodule is switched, so nothing is left half-trained
-            raise ValueError(
-                "the optimized module is eval-only (BatchNorm is folded into its weights); "
-                "train the original module instead"
-            )
-        self.module.train(False)
-        return super().train(False)
-
-
-def compile_available() -> tuple[bool, str]:
-    """(whether torch.compile can be tried here, why not)."""
-    if not hasattr(torch, "compile"):
-        return False, "this PyTorch has no torch.compile"
-    try:
-        import torch._dynamo as dynamo
-    except ImportError as error:  # pragma: no cover - depends on the installed build
-        return False, f"torch._dynamo cannot be imported: {error}"
-    if hasattr(dynamo, "is_dynamo_supported") and not dynamo.is_dynamo_supported():
-        return False, "torch.compile is not supported on this Python/platform"
-    return True, ""
+OPTIMIZABLE = (SoftAttention, HarmoniousAttention, HACNN)
 
 
 def optimize_for_inference(
     module: nn.Module,
-    compile: CompileChoice = "auto",  # noqa: A002 - the name users know from torch
+    compile: CompileChoice = "auto",  # the name users know from torch
     *,
     blocked: bool = True,
     channels_last: bool = False,
     kernel: bool = False,
     example_input: torch.Tensor | None = None,
 ) -> nn.Module:
-    """An eval-only copy of ``module`` computing the same function as ``module.eval()``.
+    """An eval-only module computing the same function as ``module.eval()``.
 
     Accepts SoftAttention ((N, C, H, W) -> (N, C, H, W)), HarmoniousAttention
     (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, 160, 64) -> (N, 1024) features).
@@ -157,57 +58,69 @@ def optimize_for_inference(
     """
     if compile not in (True, False, "auto"):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
-    source = copy.deepcopy(module).eval()
-    if kernel:
-        if compile is True:
-            raise ValueError(
-                "kernel=True replaces torch.compile with the hand-written C pass; "
-                "pass compile=False (or leave it 'auto') together with kernel=True"
-            )
-        if not isinstance(source, SoftAttention):
-            raise ValueError(
-                f"kernel=True is for SoftAttention only, got {type(module).__name__}; "
-                "leave kernel=False for HarmoniousAttention and HACNN"
-            )
-        fused = FusedSoftAttention(FastSoftAttention(source, blocked))
-        ok, note = kernel_available()
-        shown = f"hand-written C kernel, {note}" if ok else f"PyTorch path: {note}"
-        fused.compile_info = CompileInfo(requested=compile, note=shown, kernel=True)
-        if example_input is not None:
-            with torch.no_grad():
-                fused(example_input)
-        return fused
-    if isinstance(source, SoftAttention):
-        fast: nn.Module = FastSoftAttention(source, blocked)
-    elif isinstance(source, HarmoniousAttention):
-        fast = FastHarmoniousAttention(source, blocked)
-    elif isinstance(source, HACNN):
-        fast = FastHACNN(source, blocked, channels_last=channels_last)
-    else:
+    if not isinstance(module, OPTIMIZABLE):
         raise TypeError(
             "optimize_for_inference expects a SoftAttention, HarmoniousAttention or HACNN, "
             f"got {type(module).__name__}"
         )
-    info = CompileInfo(requested=compile)
-    want = compile is True or (compile == "auto" and not isinstance(source, HACNN))
-    if not want:
-        info.note = "compile=False" if compile is False else "auto: whole-network compile skipped"
-        fast.compile_info = info
+    if kernel:
+        return _with_kernel(module, compile, blocked, example_input)
+    want = compile is True or (compile == "auto" and not isinstance(module, HACNN))
+    available, why_not = compile_available() if want else (False, "")
+    if not (want and available):
+        fast = _eager_module(module, blocked, channels_last)
+        if not want:
+            why_not = "compile=False" if compile is False else "auto: whole-network compile skipped"
+        fast.compile_info = CompileInfo(note=why_not)
         return fast
-    ok, why = compile_available()
-    if not ok:
-        info.note = why
-        fast.compile_info = info
-        return fast
-    info.used = True
-    if isinstance(source, HACNN):
+    if isinstance(module, HACNN):
         # Inductor's freezing treats the weights as constants: it folds BatchNorm and swaps
         # each conv (+ ReLU) for a prepacked oneDNN conv. Set around this module's calls only.
-        target = hacnn_for_compiler(copy.deepcopy(module))
-        wrapped = CompiledOrEager(target, info, inductor_config={"freezing": True})
+        target = hacnn_for_compiler(copy.deepcopy(module))  # changes its argument: a copy
+        wrapped = CompiledOrEager(
+            target, CompileInfo(used=True), inductor_config={"freezing": True}
+        )
     else:
-        wrapped = CompiledOrEager(fast, info)
+        wrapped = CompiledOrEager(_eager_module(module, blocked), CompileInfo(used=True))
+    _warm_up(wrapped, example_input)
+    return wrapped
+
+
+def _eager_module(module: nn.Module, blocked: bool, channels_last: bool = False) -> nn.Module:
+    """The fast eager counterpart of ``module``; it copies what it needs and changes nothing."""
+    if isinstance(module, SoftAttention):
+        return FastSoftAttention(module, blocked)
+    if isinstance(module, HarmoniousAttention):
+        return FastHarmoniousAttention(module, blocked)
+    return FastHACNN(module, blocked, channels_last=channels_last)
+
+
+def _with_kernel(
+    module: nn.Module,
+    compile: CompileChoice,
+    blocked: bool,
+    example_input: torch.Tensor | None,
+) -> FusedSoftAttention:
+    if compile is True:
+        raise ValueError(
+            "kernel=True replaces torch.compile with the hand-written C pass; "
+            "pass compile=False (or leave it 'auto') together with kernel=True"
+        )
+    if not isinstance(module, SoftAttention):
+        raise ValueError(
+            f"kernel=True is for SoftAttention only, got {type(module).__name__}; "
+            "leave kernel=False for HarmoniousAttention and HACNN"
+        )
+    fused = FusedSoftAttention(FastSoftAttention(module, blocked))
+    ok, note = kernel_available()
+    shown = f"hand-written C kernel, {note}" if ok else f"PyTorch path: {note}"
+    fused.compile_info = CompileInfo(note=shown, kernel=True)
+    _warm_up(fused, example_input)
+    return fused
+
+
+def _warm_up(module: nn.Module, example_input: torch.Tensor | None) -> None:
+    """Run ``example_input`` once, so a compile or a kernel build happens now, not later."""
     if example_input is not None:
         with torch.no_grad():
-            wrapped(example_input)
-    return wrapped
+            module(example_input)

@@ -1,6 +1,6 @@
 """Soft attention as one hand-written pass per sample: the last step towards the copy floor.
 
-After the rank-1 rewrite (``optimize_soft``) the module reads x once (memory-bound) and
+After the rank-1 rewrite (``fast_soft``) the module reads x once (memory-bound) and
 computes one sigmoid per output value (compute-bound on a small CPU). PyTorch runs those
 as separate kernels, one after the other, so their times add. ``soft_kernel.c`` runs them in
 one loop: while it writes sample n's output it reads sample n + 1's x into that sample's sums,
@@ -29,8 +29,8 @@ import torch
 
 from ..common.validation import check_feature_map
 from ..hacnn.soft_attention import SoftAttention
+from .eval_only import EvalOnly
 from .fast_soft import FastSoftAttention
-from .fold import EvalOnly
 
 SOURCE_PATH = Path(__file__).with_name("soft_kernel.c")
 # ISO C mode turns off fused multiply-add contraction; the polynomial wants it back.

@@ -1,0 +1,176 @@
+"""The package's rooms and their arrows (docs/architecture.md): imports point down only, and
+importing the package needs no developer tool."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "tutorial_utils"
+
+# Which rooms each room may import (itself included). Nothing imports a room listed above it
+# in docs/architecture.md; the reference model and the shared room import no room that uses them.
+MAY_IMPORT = {
+    "common": {"common"},
+    "hacnn": {"hacnn", "common"},
+    "infer": {"infer", "hacnn", "common"},
+    "digits": {"digits", "hacnn", "common"},
+    "explore": {"explore", "hacnn", "common"},
+    "reid": {"reid", "hacnn", "common"},  # lesson 09's room
+    "bench": {"bench", "infer", "hacnn", "common"},
+}
+NOT_CODE = {"data"}  # package data: photos, weights and their README
+# Developer extras (pyproject.toml's "dev"), which a runtime-only install lacks.
+DEV_TOOLS = {
+    "nbformat",
+    "nbclient",
+    "nbconvert",
+    "nbval",
+    "jupyterlab",
+    "jupyter_server",
+    "ipykernel",
+    "playwright",
+    "pytest",
+    "hypothesis",
+    "ruff",
+}
+
+
+def _top_level_names() -> dict[str, str]:
+    """Each name ``tutorial_utils/__init__.py`` exports, mapped to the room it comes from."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for alias in node.names:
+                names[alias.asname or alias.name] = node.module.split(".")[0]
+    return names
+
+
+def _rooms_imported(path: Path, source: str | None = None) -> set[str]:
+    """The rooms (and "tutorial_utils" for the whole package) that the file at ``path`` imports.
+
+    ``source`` stands in for the file's text when given.
+    """
+    # tutorial_utils/room/x.py and tutorial_utils/room/__init__.py both sit in package room.
+    package = list(path.relative_to(PACKAGE.parent).parts[:-1])
+    exported = _top_level_names()
+    rooms: set[str] = set()
+
+    def add(module: list[str], names: list[str]) -> None:
+        if module[:1] != ["tutorial_utils"]:
+            return
+        if len(module) > 1:
+            rooms.add(module[1])
+            return
+        if not names:  # import tutorial_utils: the whole package
+            rooms.add("tutorial_utils")
+        for name in names:  # from tutorial_utils import NAME: NAME's room, or a room itself
+            rooms.add(exported.get(name, name if (PACKAGE / name).is_dir() else "tutorial_utils"))
+
+    text = path.read_text() if source is None else source
+    for node in ast.walk(ast.parse(text, filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name.split("."), [])
+        elif isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                add(base + (node.module.split(".") if node.module else []), names)
+            else:
+                add(node.module.split("."), names)
+    return rooms
+
+
+def _room_files() -> list[tuple[str, Path]]:
+    return [
+        (path.relative_to(PACKAGE).parts[0], path)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if len(path.relative_to(PACKAGE).parts) > 1
+    ]
+
+
+def test_the_package_is_rooms_and_nothing_else():
+    entries = {p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"}
+    rooms = entries - {"__init__.py"} - NOT_CODE
+    assert rooms <= set(MAY_IMPORT), (
+        f"rooms without a place in the arrows: {rooms - set(MAY_IMPORT)}"
+    )
+    for room in rooms:
+        assert (PACKAGE / room / "__init__.py").is_file(), f"{room}/ has no __init__.py"
+
+
+def _file_id(value: object) -> str:
+    return str(value.relative_to(PACKAGE)) if isinstance(value, Path) else str(value)
+
+
+@pytest.mark.parametrize(("room", "path"), _room_files(), ids=_file_id)
+def test_imports_point_down_only(room: str, path: Path):
+    imported = _rooms_imported(path)
+    assert "tutorial_utils" not in imported, (
+        f"{path.relative_to(ROOT)} imports the whole package; import from a room instead"
+    )
+    upward = imported - MAY_IMPORT[room]
+    assert not upward, f"{path.relative_to(ROOT)} ({room}) imports {sorted(upward)}"
+
+
+def test_the_rule_sees_relative_absolute_and_top_level_imports():
+    """The checker itself: each way of importing a room is seen, inside functions too."""
+    source = (
+        "from ..infer import optimize_for_inference\n"
+        "from .model import HACNN\n"
+        "import tutorial_utils.bench.cli\n"
+        "from tutorial_utils import draw_hacnn, explore\n"
+        "def f():\n    from .. import digits\n"
+    )
+    found = _rooms_imported(PACKAGE / "hacnn" / "probe.py", source)
+    assert found == {"infer", "hacnn", "bench", "common", "explore", "digits"}
+    assert _rooms_imported(PACKAGE / "hacnn" / "__init__.py", "from .blocks import X\n") == {
+        "hacnn"
+    }
+    assert _rooms_imported(PACKAGE / "bench" / "x.py", "import tutorial_utils\n") == {
+        "tutorial_utils"
+    }
+
+
+def test_no_developer_tool_in_the_package_source():
+    for _, path in _room_files():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                tops = {node.module.split(".")[0]}
+            else:
+                continue
+            assert not tops & DEV_TOOLS, f"{path.relative_to(ROOT)} imports {tops & DEV_TOOLS}"
+
+
+def test_importing_the_package_loads_no_developer_tool():
+    """Run in a fresh interpreter: ``import tutorial_utils``, then every module of every room."""
+    code = f"""
+import importlib, json, pkgutil, sys
+dev = {sorted(DEV_TOOLS)!r}
+loaded = lambda: sorted({{m.split(".")[0] for m in sys.modules}} & set(dev))
+import tutorial_utils
+first = loaded()
+for info in pkgutil.walk_packages(tutorial_utils.__path__, "tutorial_utils."):
+    if not info.name.endswith("__main__"):  # those run a command line
+        importlib.import_module(info.name)
+print(json.dumps({{"package": first, "every_module": loaded(), "file": tutorial_utils.__file__}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(found["file"]).resolve() == PACKAGE / "__init__.py"
+    assert found["package"] == [], f"import tutorial_utils loads {found['package']}"
+    assert found["every_module"] == [], f"importing every module loads {found['every_module']}"

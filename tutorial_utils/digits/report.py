@@ -1,0 +1,84 @@
+"""How the experiment's results are shown: the results table, where the glimpses went, and
+one canvas with what a model attended to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
+
+from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..common.table import format_table
+from ..hacnn.hard_attention import theta_to_boxes
+from .data import DigitSplit
+from .models import DigitNet
+from .train import RunResult
+
+
+def format_results(results: Sequence[RunResult], seconds: bool = True) -> str:
+    """The results table: variant, test accuracy (%), parameters, training seconds.
+
+    ``seconds=False`` leaves the timing column out (for output that must not vary).
+    """
+    header = ["variant", "test acc (%)", "params"] + (["train s"] if seconds else [])
+    rows = [
+        [r.name, f"{r.test_accuracy:.2f}", f"{r.parameters:,}"]
+        + ([f"{r.seconds:.1f}"] if seconds else [])
+        for r in results
+    ]
+    return format_table(header, rows)
+
+
+def format_glimpses(results: Sequence[RunResult]) -> str:
+    """One line per hard-attention variant: window centre mean/spread and its correlation."""
+    lines = []
+    for r in results:
+        g = r.glimpse
+        if g:
+            lines.append(
+                f"{r.name}: glimpse centre x {g['mean_x']:.1f}±{g['std_x']:.1f} px, "
+                f"y {g['mean_y']:.1f}±{g['std_y']:.1f} px; correlation with the digit centre "
+                f"x {g['corr_x']:.2f}, y {g['corr_y']:.2f}; mean distance {g['distance']:.1f} px"
+            )
+    return "\n".join(lines)
+
+
+def draw_attention(
+    ax: Axes, model: DigitNet, split: DigitSplit, index: int, digit_size: int = 24
+) -> dict[str, object]:
+    """Draw test canvas ``index`` with what ``model`` attends to; returns what was drawn.
+
+    The soft map (mean over channels) is drawn over the canvas on its full range [0.5, 1]
+    (blue 0.5, red 1), so a nearly flat map looks flat; the glimpse window is a solid
+    box, the true digit as a dashed white box. Returns "label", "prediction", "soft_map"
+    ((h, w) tensor or None) and "box" ((4,) pixel box x1, y1, x2, y2 or None).
+    """
+    if not 0 <= index < len(split):
+        raise ValueError(f"index must lie in 0..{len(split) - 1}, got {index}")
+    model.eval()
+    with torch.no_grad():
+        logits = model(split.images[index : index + 1])
+    image = split.images[index]
+    size = image.shape[-1]
+    prediction = int(logits.argmax(dim=1).item())
+    label = int(split.labels[index].item())
+    soft_map = model.last["soft_map"][0].mean(dim=0) if "soft_map" in model.last else None
+    title = f"{model.variant}: says {prediction} (is {label})"
+    if soft_map is None:
+        show_image(ax, image, title)
+    else:
+        overlay_map(ax, image, soft_map, alpha=0.45, title=title, vmin=0.5, vmax=1.0)
+    box = None
+    if "theta" in model.last:
+        box = theta_to_boxes(model.last["theta"][0], size, size)
+        draw_boxes(ax, box[None], colors=["#ff7f0e"], labels=False)
+    x, y = split.positions[index].tolist()
+    half = digit_size / 2
+    ax.add_patch(
+        Rectangle(
+            (x - half - 0.5, y - half - 0.5), digit_size, digit_size, fill=False, ls="--", ec="w"
+        )
+    )
+    return {"label": label, "prediction": prediction, "soft_map": soft_map, "box": box}
