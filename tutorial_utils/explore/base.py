@@ -11,7 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ..common.images import check_sample_name
+from ..common.images import check_sample_name  # the image check every explorer shares
 from ..common.validation import is_int
 
 STAGES = (1, 2, 3)  # HA-CNN's stages, numbered as the lessons number them

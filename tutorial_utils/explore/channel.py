@@ -16,12 +16,12 @@ import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm
-from ..common.images import check_sample_name, hacnn_batch, sample_image_names
+from ..common.images import hacnn_batch, sample_image_names
 from ..common.plotting import show_image
 from ..common.validation import check_bool, check_positive_int
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
-from .base import STAGES, check_stage, prepare_figure
+from .base import STAGES, check_sample_name, check_stage, prepare_figure
 
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels
 

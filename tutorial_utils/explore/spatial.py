@@ -11,11 +11,11 @@ import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm, has_measured_statistics
-from ..common.images import check_sample_name, hacnn_batch, sample_image_names
+from ..common.images import hacnn_batch, sample_image_names
 from ..common.plotting import overlay_map
 from ..common.validation import check_bool, check_int
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure
+from .base import STAGES, check_alpha, check_sample_name, check_stage, prepare_figure
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:

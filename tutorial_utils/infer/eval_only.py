@@ -17,7 +17,7 @@ class EvalOnly(nn.Module):
     def train(self, mode: bool = True) -> EvalOnly:
         if mode:
             raise ValueError(
-                f"{type(self).__name__} is eval-only (its BatchNorm is folded into the weights); "
+                f"{type(self).__name__} is eval-only (BatchNorm is folded into its weights); "
                 f"train the original {self.trains_instead} instead"
             )
         return super().train(False)
