@@ -2,26 +2,52 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+# The versions the stored notebook outputs were made with (see README, "Updating the versions").
+CONSTRAINTS := requirements/constraints.txt
+# TORCH=cpu installs PyTorch's CPU-only build (about 1 GB instead of about 5 GB on Linux x86-64).
+TORCH ?= default
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+LAB_STAMP := $(VENV)/.installed-lab
+DEV_STAMP := $(VENV)/.installed-dev
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# A second numeric path: AVX2 kernels in ATen and oneDNN, one thread. Stored outputs must hold on
+# it too, so that a learner's laptop or the next CI machine (another CPU) reproduces them.
+SECOND_PATH := ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1
 PORT ?= 8888
 # JupyterLab refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test lint unit nbval execute format clean
+.PHONY: install install-lab lab test lint unit nbval nbval-native nbval-second-path execute \
+	format lock clean student html
 
-install: $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-# Re-runs only when pyproject.toml changes. Warming matplotlib's font cache here keeps its
+# PyTorch first when a CPU-only build is asked for; the pinned version is the same either way.
+define install_torch
+	$(if $(filter cpu,$(TORCH)),$(PIP) install --quiet -c $(CONSTRAINTS) \
+		--index-url $(TORCH_CPU_INDEX) torch torchvision)
+endef
+
+# Runtime + JupyterLab: what a learner needs. Warming matplotlib's font cache here keeps its
 # one-off "building the font cache" notice out of the first notebook that plots.
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(LAB_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(install_torch)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[lab]"
 	$(BIN)/python -c "import matplotlib.pyplot"
-	touch $(STAMP)
+	touch $@
 
-lab: install
+# Developer tools on top: nbval, pytest, hypothesis, playwright, ruff, nbconvert.
+$(DEV_STAMP): $(LAB_STAMP)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	touch $@
+
+install-lab: $(LAB_STAMP)
+install: $(DEV_STAMP)
+
+lab: install-lab
 	@echo "Starting JupyterLab on notebooks/. Open the URL printed below (http://127.0.0.1:$(PORT)/lab?token=...)."
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser $(ALLOW_ROOT)
 
@@ -35,9 +61,14 @@ lint: install
 unit: install
 	$(BIN)/pytest tests
 
-# Strict nbval: every stored output must be reproduced.
-nbval: install
+# Strict nbval, twice: every stored output must be reproduced on the native path and the second.
+nbval: nbval-native nbval-second-path
+
+nbval-native: install
 	$(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
+
+nbval-second-path: install
+	$(SECOND_PATH) $(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
 
 # Re-run every lesson top to bottom in a fresh kernel and store its outputs.
 execute: install
@@ -51,10 +82,16 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Record the versions installed now as the constraints every install uses (after a bump and
+# `make execute`, see README).
+lock: install
+	@{ echo "# Versions the stored notebook outputs were made with. Made by 'make lock'; see README."; \
+	   $(PIP) freeze --exclude-editable --all | grep -v -E '^(pip|setuptools|wheel)=='; \
+	 } > $(CONSTRAINTS)
+	@echo "wrote $(CONSTRAINTS)"
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
-
-.PHONY: student html
 
 # Student copies in build/student/: solutions removed, outputs cleared, exercises left open.
 student: install
