@@ -1,20 +1,26 @@
-"""Classroom editions of the lessons: student notebooks and an offline HTML copy.
+"""Classroom editions of the lessons: student copies, offline HTML, nbgrader assignments.
 
 Run from the repository root::
 
-    python -m tools.classroom student   # build/student/NN_topic.ipynb
-    python -m tools.classroom html      # build/html/NN_topic.html + index.html
+    python -m tools.classroom student    # classroom/student/: NN_topic.ipynb, docs/, README.md
+    python -m tools.classroom html       # build/html/NN_topic.html, index.html, docs/, mathjax/
+    python -m tools.classroom nbgrader   # build/nbgrader/: an nbgrader course directory
+    python -m tools.classroom link --hub URL --repo URL   # an nbgitpuller link
 
 Student edition: cells tagged ``solution`` are removed, every output and execution count is
 cleared, cells tagged ``exercise`` stay as runnable scaffolds (their body raises
 NotImplementedError), and cells tagged ``check`` call ``check_exercise`` so that they print
 "not solved yet" instead of stopping the notebook. A short note at the top says which edition
-it is.
+it is. The edition is committed to the repository, so a hub can pull it with nbgitpuller; the
+docs the lessons link to are copied into it and the links rewritten to the copies.
 
-HTML edition: the stored, executed lessons rendered with nbconvert's ``lab`` template, with every
-script that would be fetched from a CDN left out, so a page opens offline. Widget explorers
-cannot move in a static page: each one is replaced by the picture it drew when the lesson was
-executed and the values its controls started at.
+HTML edition: the stored, executed lessons rendered with nbconvert's ``lab`` template, with no
+script fetched from a CDN: MathJax is copied next to the pages from a Python package, so the
+formulas typeset offline. Widget explorers cannot move in a static page: each one is replaced
+by the picture it drew when the lesson was executed and the values its controls started at.
+The docs the lessons link to are rendered as pages too.
+
+nbgrader edition: see ``tools.nbgrader_export``.
 
 A developer tool: it needs nbformat and nbconvert (the dev extras), so it lives outside the
 package, which a runtime-only install must be able to import.
@@ -27,13 +33,19 @@ import copy
 import html
 import logging
 import re
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode, urlparse
 
 import nbformat
 from nbformat import NotebookNode
+
+from tools.links import linked_markdown_files, rewrite_links
+from tools.mathjax import HEAD_BLOCK, copy_mathjax, mathjax_url
+from tools.nbgrader_export import write_nbgrader_course
 
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 SOLUTION_TAG = "solution"
@@ -47,17 +59,20 @@ COLLECTION_TITLE = "Attention, step by step"
 # Cell metadata written by an execution run; meaningless once outputs are cleared.
 _EXECUTION_METADATA = ("execution", "collapsed", "scrolled")
 
-# Extends nbconvert's lab template and empties every block that loads a script from a CDN
-# (require.js, the widget manager, MathJax, mermaid). CSS is inlined by the lab template and
-# images are base64 already, so the page needs no network.
+STUDENT_DIR = "classroom/student"
+# Extends nbconvert's lab template: empties every block that loads a script from a CDN
+# (require.js, the widget manager, mermaid) and loads MathJax from the copy next to the pages.
+# CSS is inlined by the lab template and images are base64 already, so a page needs no network.
 _OFFLINE_TEMPLATE_NAME = "classroom_offline.html.j2"
-_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+_OFFLINE_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block widget_state -%}{%- endblock widget_state -%}
 """
+    + HEAD_BLOCK
+)
 
 
 _NBCONVERT_ALT = "No description has been provided for this image"
@@ -176,23 +191,104 @@ def _remove_stale(out_dir: Path, keep: Iterable[str], suffix: str) -> None:
             path.unlink()
 
 
+def _markdown_sources(lessons: Sequence[tuple[Path, NotebookNode]]) -> list[tuple[str, Path]]:
+    """The markdown cells of ``(path, notebook)`` pairs, as ``(text, file)`` pairs."""
+    return [
+        (cell.source, path.resolve())
+        for path, nb in lessons
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+    ]
+
+
+def _with_links(
+    nb: NotebookNode, written_in: Path, placed_at: Path, placement: dict[Path, Path]
+) -> NotebookNode:
+    """``nb`` with the relative links of its markdown cells pointing into the copy."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = rewrite_links(cell.source, written_in, placed_at, placement)
+    return nb
+
+
+def _doc_places(docs: Sequence[Path], repo: Path, out: Path, suffix: str) -> dict[Path, Path]:
+    """Where each linked doc goes in a copy: its path in the repository, under ``out``."""
+    places = {}
+    for doc in docs:
+        try:
+            inside = doc.relative_to(repo)
+        except ValueError:
+            raise ValueError(f"a lesson links to {doc}, which is outside {repo}") from None
+        places[doc] = out / inside.with_suffix(suffix)
+    return places
+
+
+def _clear_folders(places: Iterable[Path], out: Path) -> None:
+    """Remove the generated folders (such as ``out/docs``) before writing them again."""
+    for top in {place.relative_to(out).parts[0] for place in places}:
+        if (out / top).is_dir():
+            shutil.rmtree(out / top)
+
+
+def render_student_readme(entries: Sequence[tuple[str, str, int]], docs: Sequence[str]) -> str:
+    """The student folder's README: ``(file, title, exercises)`` per lesson, then the docs."""
+    rows = "\n".join(f"| [{title}]({href}) | {count} |" for href, title, count in entries)
+    words = ", ".join(f"[{Path(href).stem}]({href})" for href in docs)
+    return f"""# {COLLECTION_TITLE}: student edition
+
+Exercise copies of the lessons: outputs cleared, solutions taken out. Open a lesson, run its
+cells from the top, and fill in each exercise cell; the check cell below it says whether your
+answer is right.
+
+| lesson | exercises |
+|---|---|
+{rows}
+
+{"Also here: " + words + "." if words else ""}
+
+This folder is made from the lessons by `make student`. Work in your own copy: pulling a new
+version (with nbgitpuller) keeps your edits, but changes made here in the repository are
+overwritten.
+"""
+
+
 def write_student_notebooks(source_dir: Path | str, out_dir: Path | str) -> list[Path]:
     """Write the student edition of every lesson in ``source_dir`` to ``out_dir``.
 
-    Returns the written paths. Student copies of lessons that no longer exist are removed.
+    Also copies the docs the lessons link to (and the docs those link to) into ``out_dir``
+    at their repository paths, rewrites the links to the copies, and writes a README with
+    the list of lessons. Returns the written paths: notebooks, docs, README. Student copies
+    of lessons that no longer exist are removed.
     """
     sources = lesson_paths(source_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    lessons = [(path, nbformat.read(path, as_version=4)) for path in sources]
+    docs = linked_markdown_files(_markdown_sources(lessons))
+    repo, where = Path(source_dir).resolve().parent, out.resolve()
+    doc_places = _doc_places(docs, repo, where, ".md")
+    placement = {path.resolve(): where / path.name for path in sources} | doc_places
     written = []
-    for path in sources:
-        nb = nbformat.read(path, as_version=4)
+    entries = []
+    for path, nb in lessons:
         student = make_student_notebook(nb, path.name)
         target = out / path.name
+        _with_links(student, path.resolve(), where / path.name, placement)
         nbformat.write(student, target)
         written.append(target)
+        counts = count_exercise_cells(nb, path.name)
+        entries.append((path.name, notebook_title(nb, path.stem), counts.exercises))
     _remove_stale(out, (p.name for p in written), ".ipynb")
-    return written
+    _clear_folders(doc_places.values(), where)
+    for doc, place in doc_places.items():
+        place.parent.mkdir(parents=True, exist_ok=True)
+        text = rewrite_links(doc.read_text(encoding="utf-8"), doc, place, placement)
+        place.write_text(text, encoding="utf-8")
+        written.append(out / place.relative_to(where))
+    readme = out / "README.md"
+    doc_hrefs = [place.relative_to(where).as_posix() for place in doc_places.values()]
+    readme.write_text(render_student_readme(entries, doc_hrefs), encoding="utf-8")
+    return [*written, readme]
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -287,11 +383,17 @@ def freeze_widgets(nb: NotebookNode) -> NotebookNode:
     return frozen
 
 
-def export_html(nb: NotebookNode, name: str, resources_dir: Path | str = ".") -> str:
+def export_html(
+    nb: NotebookNode,
+    name: str,
+    resources_dir: Path | str = ".",
+    mathjax: str = "",
+) -> str:
     """Render one executed notebook as a self-contained HTML page (no CDN scripts).
 
     ``name`` is the page's fallback title; ``resources_dir`` is where images linked from
-    markdown are looked up before being embedded as base64.
+    markdown are looked up before being embedded as base64; ``mathjax`` is the URL of the
+    MathJax.js copied next to the pages (``copy_mathjax``), relative to the page.
     """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -303,6 +405,7 @@ def export_html(nb: NotebookNode, name: str, resources_dir: Path | str = ".") ->
         extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
         template_file=_OFFLINE_TEMPLATE_NAME,
         embed_images=True,
+        mathjax_url=mathjax or mathjax_url(Path("page.html"), Path(".")),
         log=_QUIET_LOG,
     )
     body, _ = exporter.from_notebook_node(
@@ -312,12 +415,16 @@ def export_html(nb: NotebookNode, name: str, resources_dir: Path | str = ".") ->
     return body.replace(f'alt="{_NBCONVERT_ALT}"', f'alt="{_FIGURE_ALT}"')
 
 
-def render_index(entries: Sequence[tuple[str, str]]) -> str:
-    """The index page: one link per lesson, from ``(file name, title)`` pairs."""
-    items = "\n".join(
-        f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
-        for href, title in entries
-    )
+def render_index(entries: Sequence[tuple[str, str]], docs: Sequence[tuple[str, str]] = ()) -> str:
+    """The index page: one link per lesson, from ``(file name, title)`` pairs, then the docs."""
+
+    def items(pairs: Sequence[tuple[str, str]]) -> str:
+        return "\n".join(
+            f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
+            for href, title in pairs
+        )
+
+    reference = f"\n  <h2>Reference</h2>\n  <ul>\n{items(docs)}\n  </ul>" if docs else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -338,50 +445,124 @@ def render_index(entries: Sequence[tuple[str, str]]) -> str:
   without a network connection. To run the code and move the widgets, open the notebooks in
   JupyterLab (<code>make lab</code>).</p>
   <ul>
-{items}
-  </ul>
+{items(entries)}
+  </ul>{reference}
 </body>
 </html>
 """
 
 
-def write_html(source_dir: Path | str, out_dir: Path | str) -> list[Path]:
-    """Write ``NN_topic.html`` for every lesson in ``source_dir`` and an ``index.html``.
+def write_html(
+    source_dir: Path | str, out_dir: Path | str, only: Iterable[str] | None = None
+) -> list[Path]:
+    """Write ``NN_topic.html`` for every lesson in ``source_dir``, the docs and an index.
 
-    Returns the written lesson pages followed by the index.
+    The docs the lessons link to become pages under their repository paths (``docs/X.html``)
+    and the links are rewritten to them; MathJax is copied to ``mathjax/``. ``only`` limits
+    the pages to the lessons with those stems. Returns the written lesson pages, the doc
+    pages, then the index.
     """
     sources = lesson_paths(source_dir)
+    if only is not None:
+        wanted = set(only)
+        unknown = wanted - {path.stem for path in sources}
+        if unknown:
+            raise ValueError(f"no lesson named {sorted(unknown)} in {source_dir}")
+        sources = [path for path in sources if path.stem in wanted]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    where = out.resolve()
+    lessons = [(path, nbformat.read(path, as_version=4)) for path in sources]
+    docs = linked_markdown_files(_markdown_sources(lessons))
+    doc_places = _doc_places(docs, Path(source_dir).resolve().parent, where, ".html")
+    placement = {path.resolve(): where / f"{path.stem}.html" for path in sources} | doc_places
+    copy_mathjax(out)
     written = []
     entries = []
-    for path in sources:
-        nb = nbformat.read(path, as_version=4)
-        target = out / f"{path.stem}.html"
-        target.write_text(export_html(nb, path.stem, path.parent), encoding="utf-8")
-        written.append(target)
+    for path, nb in lessons:
+        target = where / f"{path.stem}.html"
+        page = _with_links(copy.deepcopy(nb), path.resolve(), target, placement)
+        body = export_html(page, path.stem, path.parent, mathjax_url(target, where))
+        target.write_text(body, encoding="utf-8")
+        written.append(out / target.name)
         entries.append((target.name, notebook_title(nb, path.stem)))
     _remove_stale(out, (p.name for p in written), ".html")
+    _clear_folders(doc_places.values(), where)
+    doc_entries = []
+    for doc, place in doc_places.items():
+        text = rewrite_links(doc.read_text(encoding="utf-8"), doc, place, placement)
+        page = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+        place.parent.mkdir(parents=True, exist_ok=True)
+        place.write_text(
+            export_html(page, doc.stem, doc.parent, mathjax_url(place, where)), encoding="utf-8"
+        )
+        href = place.relative_to(where).as_posix()
+        written.append(out / href)
+        doc_entries.append((href, notebook_title(page, doc.stem)))
     index = out / "index.html"
-    index.write_text(render_index(entries), encoding="utf-8")
+    index.write_text(render_index(entries, doc_entries), encoding="utf-8")
     return [*written, index]
 
 
+def nbgitpuller_link(
+    hub: str, repo: str, branch: str = "main", path: str = STUDENT_DIR, app: str = "lab"
+) -> str:
+    """An nbgitpuller link: the hub pulls ``branch`` of ``repo`` and opens ``path`` in it.
+
+    nbgitpuller clones into a folder named after the repository, so ``path`` (a folder or a
+    notebook inside the repository) is opened under that folder. ``app`` is ``lab`` or
+    ``tree`` (the classic file view). Raises ValueError naming a hub or repository that is not
+    an http(s) URL.
+    """
+    for label, url in (("hub", hub), ("repository", repo)):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"the {label} must be an http(s) URL, got {url!r}")
+    if app not in ("lab", "tree"):
+        raise ValueError(f"app must be 'lab' or 'tree', got {app!r}")
+    folder = urlparse(repo).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    if not folder:
+        raise ValueError(f"the repository URL {repo!r} names no repository")
+    query = urlencode(
+        {"repo": repo, "branch": branch, "urlpath": f"{app}/tree/{folder}/{path.strip('/')}"}
+    )
+    return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``student`` or ``html``, with optional ``--source`` and ``--out``."""
+    """Command line: ``student``, ``html``, ``nbgrader`` (``--source``, ``--out``) or ``link``."""
     parser = argparse.ArgumentParser(
         prog="python -m tools.classroom",
-        description="Build the student notebooks or the offline HTML copy of the lessons.",
+        description="Build the classroom editions of the lessons, or an nbgitpuller link.",
     )
-    parser.add_argument("edition", choices=["student", "html"])
-    parser.add_argument("--source", default="notebooks", help="lesson folder (default notebooks)")
-    parser.add_argument("--out", default=None, help="output folder (default build/<edition>)")
+    commands = parser.add_subparsers(dest="edition", required=True)
+    defaults = {"student": STUDENT_DIR, "html": "build/html", "nbgrader": "build/nbgrader"}
+    helps = {
+        "student": "student notebooks a hub can pull (committed)",
+        "html": "offline HTML pages with MathJax",
+        "nbgrader": "an nbgrader course directory with one assignment per lesson",
+    }
+    for edition, out in defaults.items():
+        command = commands.add_parser(edition, help=helps[edition])
+        command.add_argument("--source", default="notebooks", help="lesson folder")
+        command.add_argument("--out", default=out, help=f"output folder (default {out})")
+        if edition == "nbgrader":
+            command.add_argument("--points", type=float, default=1.0, help="points per check")
+    link = commands.add_parser("link", help="print an nbgitpuller link to the student edition")
+    link.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.example.org")
+    link.add_argument("--repo", required=True, help="the repository's URL, as git clones it")
+    link.add_argument("--branch", default="main")
+    link.add_argument("--path", default=STUDENT_DIR, help="folder or notebook to open")
     args = parser.parse_args(argv)
-    out = Path(args.out or f"build/{args.edition}")
+    if args.edition == "link":
+        print(nbgitpuller_link(args.hub, args.repo, args.branch, args.path))
+        return 0
     if args.edition == "student":
-        written = write_student_notebooks(args.source, out)
+        written = write_student_notebooks(args.source, args.out)
+    elif args.edition == "html":
+        written = write_html(args.source, args.out)
     else:
-        written = write_html(args.source, out)
+        written = write_nbgrader_course(lesson_paths(args.source), args.out, args.points)
     for path in written:
         print(f"wrote {path}")
     if not lesson_paths(args.source):
