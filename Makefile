@@ -20,7 +20,7 @@ PORT ?= 8888
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install install-lab lab test lint unit nbval nbval-native nbval-second-path execute \
-	format lock clean student html
+	format lock clean student html nbgrader
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,10 +93,16 @@ lock: install
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
 
-# Student copies in build/student/: solutions removed, outputs cleared, exercises left open.
+# Student copies in classroom/student/ (committed, so a hub can pull them with nbgitpuller):
+# solutions removed, outputs cleared, exercises left open, the linked docs copied alongside.
 student: install
 	$(BIN)/python -m tools.classroom student
 
-# Offline HTML of the executed lessons, with an index, in build/html/.
+# Offline HTML of the executed lessons, with an index, the linked docs and MathJax, in build/html/.
 html: install
 	$(BIN)/python -m tools.classroom html
+
+# An nbgrader course directory in build/nbgrader/: one assignment per lesson with exercises,
+# solutions between BEGIN/END SOLUTION markers, autograded check cells.
+nbgrader: install
+	$(BIN)/python -m tools.classroom nbgrader

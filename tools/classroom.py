@@ -43,7 +43,7 @@ from urllib.parse import urlencode, urlparse
 import nbformat
 from nbformat import NotebookNode
 
-from tools.links import linked_markdown_files, rewrite_links
+from tools.links import embed_images, linked_files, rewrite_links
 from tools.mathjax import HEAD_BLOCK, copy_mathjax, mathjax_url
 from tools.nbgrader_export import write_nbgrader_course
 
@@ -202,7 +202,10 @@ def _markdown_sources(lessons: Sequence[tuple[Path, NotebookNode]]) -> list[tupl
 
 
 def _with_links(
-    nb: NotebookNode, written_in: Path, placed_at: Path, placement: dict[Path, Path]
+    nb: NotebookNode,
+    written_in: Path,
+    placed_at: Path,
+    placement: dict[Path, Path],
 ) -> NotebookNode:
     """``nb`` with the relative links of its markdown cells pointing into the copy."""
     for cell in nb.cells:
@@ -212,14 +215,17 @@ def _with_links(
 
 
 def _doc_places(docs: Sequence[Path], repo: Path, out: Path, suffix: str) -> dict[Path, Path]:
-    """Where each linked doc goes in a copy: its path in the repository, under ``out``."""
+    """Where each linked file goes in a copy: its path in the repository, under ``out``.
+
+    Markdown files get ``suffix`` (``.md`` or ``.html``); other files keep their names.
+    """
     places = {}
     for doc in docs:
         try:
             inside = doc.relative_to(repo)
         except ValueError:
             raise ValueError(f"a lesson links to {doc}, which is outside {repo}") from None
-        places[doc] = out / inside.with_suffix(suffix)
+        places[doc] = out / (inside.with_suffix(suffix) if doc.suffix == ".md" else inside)
     return places
 
 
@@ -264,7 +270,7 @@ def write_student_notebooks(source_dir: Path | str, out_dir: Path | str) -> list
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lessons = [(path, nbformat.read(path, as_version=4)) for path in sources]
-    docs = linked_markdown_files(_markdown_sources(lessons))
+    docs = linked_files(_markdown_sources(lessons))
     repo, where = Path(source_dir).resolve().parent, out.resolve()
     doc_places = _doc_places(docs, repo, where, ".md")
     placement = {path.resolve(): where / path.name for path in sources} | doc_places
@@ -282,11 +288,18 @@ def write_student_notebooks(source_dir: Path | str, out_dir: Path | str) -> list
     _clear_folders(doc_places.values(), where)
     for doc, place in doc_places.items():
         place.parent.mkdir(parents=True, exist_ok=True)
-        text = rewrite_links(doc.read_text(encoding="utf-8"), doc, place, placement)
-        place.write_text(text, encoding="utf-8")
+        if doc.suffix == ".md":
+            text = rewrite_links(doc.read_text(encoding="utf-8"), doc, place, placement)
+            place.write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(doc, place)
         written.append(out / place.relative_to(where))
     readme = out / "README.md"
-    doc_hrefs = [place.relative_to(where).as_posix() for place in doc_places.values()]
+    doc_hrefs = [
+        place.relative_to(where).as_posix()
+        for doc, place in doc_places.items()
+        if doc.suffix == ".md"
+    ]
     readme.write_text(render_student_readme(entries, doc_hrefs), encoding="utf-8")
     return [*written, readme]
 
@@ -473,7 +486,12 @@ def write_html(
     out.mkdir(parents=True, exist_ok=True)
     where = out.resolve()
     lessons = [(path, nbformat.read(path, as_version=4)) for path in sources]
-    docs = linked_markdown_files(_markdown_sources(lessons))
+    # Pictures are embedded in the pages, so only the other linked files are carried.
+    for path, nb in lessons:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = embed_images(cell.source, path.resolve())
+    docs = linked_files(_markdown_sources(lessons))
     doc_places = _doc_places(docs, Path(source_dir).resolve().parent, where, ".html")
     placement = {path.resolve(): where / f"{path.stem}.html" for path in sources} | doc_places
     copy_mathjax(out)
@@ -490,9 +508,14 @@ def write_html(
     _clear_folders(doc_places.values(), where)
     doc_entries = []
     for doc, place in doc_places.items():
-        text = rewrite_links(doc.read_text(encoding="utf-8"), doc, place, placement)
-        page = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
         place.parent.mkdir(parents=True, exist_ok=True)
+        if doc.suffix != ".md":
+            shutil.copyfile(doc, place)
+            written.append(out / place.relative_to(where))
+            continue
+        text = embed_images(doc.read_text(encoding="utf-8"), doc)
+        text = rewrite_links(text, doc, place, placement)
+        page = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
         place.write_text(
             export_html(page, doc.stem, doc.parent, mathjax_url(place, where)), encoding="utf-8"
         )

@@ -8,6 +8,8 @@ Links to the web, to anchors on the same page and inside code are left alone.
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -30,6 +32,7 @@ class Link:
     end: int
     path: str
     anchor: str
+    image: bool
 
 
 def relative_links(markdown: str) -> list[Link]:
@@ -44,7 +47,7 @@ def relative_links(markdown: str) -> list[Link]:
         if _SCHEME.match(target) or target.startswith(("#", "/")):
             continue
         path, _, anchor = target.partition("#")
-        links.append(Link(start, end, path, anchor))
+        links.append(Link(start, end, path, anchor, match.group(1).startswith("!")))
     return links
 
 
@@ -54,14 +57,17 @@ def resolve(link: Link, written_in: Path) -> Path:
 
 
 def rewrite_links(
-    markdown: str, written_in: Path, placed_at: Path, placement: Mapping[Path, Path]
+    markdown: str,
+    written_in: Path,
+    placed_at: Path,
+    placement: Mapping[Path, Path],
 ) -> str:
     """``markdown`` with every relative link pointing where its target is in the copy.
 
     ``written_in`` is the source file the text comes from, ``placed_at`` the file it is written
-    to, and ``placement`` maps each source file (absolute) to its place in the copy. Raises
-    ValueError naming the file and the link when a target does not exist, or exists but is not
-    part of the copy (its link would be broken there).
+    to, and ``placement`` maps each source file (absolute) to its place in the copy.
+    Raises ValueError naming the file and the link when a target does not exist, or exists but
+    is not part of the copy (its link would be broken there).
     """
     pieces = []
     last = 0
@@ -79,11 +85,33 @@ def rewrite_links(
     return "".join(pieces)
 
 
-def linked_markdown_files(sources: Iterable[tuple[str, Path]]) -> list[Path]:
-    """Every ``.md`` file reached by relative links from ``sources``, following links in them.
+def embed_images(markdown: str, written_in: Path) -> str:
+    """``markdown`` with each relative image link that exists replaced by a ``data:`` URL.
+
+    An HTML page then carries its pictures wherever they sat in the repository (nbconvert
+    embeds only images under the notebook's own folder). Missing images are left for
+    ``rewrite_links`` to report.
+    """
+    pieces = []
+    last = 0
+    for link in relative_links(markdown):
+        target = resolve(link, written_in)
+        if not link.image or not target.is_file():
+            continue
+        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        data = base64.b64encode(target.read_bytes()).decode("ascii")
+        pieces += [markdown[last : link.start], f"data:{mime};base64,{data}"]
+        last = link.end
+    pieces.append(markdown[last:])
+    return "".join(pieces)
+
+
+def linked_files(sources: Iterable[tuple[str, Path]]) -> list[Path]:
+    """Every file reached by relative links from ``sources``, following links in ``.md`` files.
 
     ``sources`` are ``(markdown text, file it comes from)`` pairs. Returns absolute paths,
-    sorted, of the files that exist (broken links are reported by ``rewrite_links``).
+    sorted, of the files that exist, notebooks left out (a copy places the lessons itself;
+    broken links are reported by ``rewrite_links``).
     """
     found: set[Path] = set()
     todo = list(sources)
@@ -91,7 +119,9 @@ def linked_markdown_files(sources: Iterable[tuple[str, Path]]) -> list[Path]:
         text, written_in = todo.pop()
         for link in relative_links(text):
             target = resolve(link, written_in)
-            if target.suffix == ".md" and target.is_file() and target not in found:
-                found.add(target)
+            if target.suffix == ".ipynb" or not target.is_file() or target in found:
+                continue
+            found.add(target)
+            if target.suffix == ".md":
                 todo.append((target.read_text(encoding="utf-8"), target))
     return sorted(found)

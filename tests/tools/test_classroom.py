@@ -172,8 +172,10 @@ def test_write_student_notebooks_mirrors_the_lesson_folder(tmp_path: Path) -> No
 
     written = write_student_notebooks(source, out)
 
-    assert [path.name for path in written] == ["99_doubling.ipynb"]
-    assert sorted(path.name for path in out.iterdir()) == ["99_doubling.ipynb"]
+    assert [path.name for path in written] == ["99_doubling.ipynb", "README.md"]
+    assert sorted(path.name for path in out.iterdir()) == ["99_doubling.ipynb", "README.md"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "| [Lesson 99: Doubling x](99_doubling.ipynb) | 1 |" in readme
     student = nbformat.read(out / "99_doubling.ipynb", as_version=4)
     assert student.cells[0].id == STUDENT_NOTE_ID
     with pytest.raises(ValueError, match="missing"):
@@ -189,7 +191,8 @@ def test_command_line_builds_both_editions(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "s" / "99_doubling.ipynb").is_file()
     assert (tmp_path / "h" / "99_doubling.html").is_file()
     assert (tmp_path / "h" / "index.html").is_file()
-    assert capsys.readouterr().out.count("wrote ") == 3
+    assert (tmp_path / "h" / "mathjax" / "MathJax.js").is_file()
+    assert capsys.readouterr().out.count("wrote ") == 4  # notebook, README, page, index
 
 
 def test_notebook_title_is_the_first_heading_without_emphasis() -> None:
@@ -259,7 +262,9 @@ def test_html_edition_is_offline_with_embedded_images_and_an_index(tmp_path: Pat
     assert [path.name for path in written] == ["99_doubling.html", "index.html"]
     page = (out / "99_doubling.html").read_text(encoding="utf-8")
     assert "<title>Lesson 99: Doubling x</title>" in page
-    assert not re.search(r"<script[^>]*\bsrc=", page), "page loads a script from elsewhere"
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", page)
+    assert scripts == ["mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"]
+    assert (out / scripts[0].split("?")[0]).is_file(), "MathJax is not next to the page"
     assert not re.search(r"<link[^>]*href=\"https?:", page), "page loads a stylesheet"
     assert "cdn" not in page.lower()
     assert "pixel.png" not in page, "markdown image was not embedded"

@@ -162,7 +162,7 @@ def test_source_notebook_has_nbgrader_solution_and_test_cells() -> None:
         for cell in graded.cells
         if cell.cell_type == "code"
     )
-    assert lesson.cells[2].metadata["tags"] == ["solution"]  # the lesson is untouched
+    assert lesson.cells[3].metadata["tags"] == ["solution"]  # the lesson is untouched
 
 
 def test_source_notebook_metadata_passes_nbgraders_validator() -> None:
