@@ -32,6 +32,7 @@ from tools.nbgrader_export import (
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob(LESSON_GLOB))
 GRADED_LESSON = "01_convblock"
+CELL_TIMEOUT_S = 120
 SCAFFOLD = f'def double(x: int) -> int:\n    """Twice x."""\n    # hint: multiply\n    {CODE_STUB}'
 SOLUTION = 'def double(x: int) -> int:\n    """Twice x."""\n    return 2 * x\n'
 
@@ -315,7 +316,10 @@ def test_autograde_gives_full_marks_to_solutions_and_zero_to_the_student_copy(
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / name)
 
-    _nbgrader(course, "autograde", GRADED_LESSON, "--force")
+    # Lesson 01's cells take seconds. nbclient can miss a cell's reply after a widget cell and
+    # wait out the whole cell timeout; a short one bounds that wait (the cell is interrupted,
+    # and it is not a graded cell).
+    _nbgrader(course, "autograde", GRADED_LESSON, "--force", f"--Execute.timeout={CELL_TIMEOUT_S}")
 
     solved_scores, blank_scores = _scores(course, "solved"), _scores(course, "as-released")
     print(
