@@ -1,5 +1,8 @@
 """Developer tools that work on the repository, not part of the installed package.
 
-classroom: student copies and offline HTML of the lessons (``make student``, ``make html``).
-They need the developer extras (nbformat, nbconvert); ``tutorial_utils`` never imports them.
+classroom: the student edition and the command line (``make student``, ``make html``,
+``make nbgrader``, ``python -m tools.classroom link``); html_edition: the offline HTML pages;
+nbgrader_export: nbgrader assignments; links: relative links in a copy; mathjax: MathJax for
+the pages. They need the developer extras (nbformat, nbconvert, jupyter-server-mathjax; nbgrader
+to grade); ``tutorial_utils`` never imports them.
 """

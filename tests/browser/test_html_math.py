@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.classroom import write_html
+from tools.html_edition import write_html
 
 from .conftest import REPO
 

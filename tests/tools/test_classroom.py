@@ -23,16 +23,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from tools.classroom import (
     LESSON_GLOB,
     STUDENT_NOTE_ID,
-    WIDGET_STATE,
-    WIDGET_VIEW,
     count_exercise_cells,
-    freeze_widgets,
     main,
     make_student_notebook,
     notebook_title,
-    write_html,
     write_student_notebooks,
 )
+from tools.html_edition import WIDGET_STATE, WIDGET_VIEW, freeze_widgets, write_html
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob(LESSON_GLOB))
@@ -180,6 +177,12 @@ def test_write_student_notebooks_mirrors_the_lesson_folder(tmp_path: Path) -> No
     assert student.cells[0].id == STUDENT_NOTE_ID
     with pytest.raises(ValueError, match="missing"):
         write_student_notebooks(tmp_path / "missing", out)
+    (out / "docs").mkdir()  # a folder from an earlier run is generated, so it goes
+    write_student_notebooks(source, out)
+    assert not (out / "docs").exists()
+    for folder in (tmp_path, source):
+        with pytest.raises(ValueError, match="holds the lessons"):
+            write_student_notebooks(source, folder)
 
 
 def test_command_line_builds_both_editions(tmp_path: Path, capsys) -> None:

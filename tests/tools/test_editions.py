@@ -18,9 +18,9 @@ from tools.classroom import (
     LESSON_GLOB,
     STUDENT_DIR,
     nbgitpuller_link,
-    write_html,
     write_student_notebooks,
 )
+from tools.html_edition import write_html
 from tools.links import linked_files, relative_links, rewrite_links
 from tools.mathjax import MATHJAX_CONFIG, copy_mathjax, mathjax_url
 
