@@ -164,7 +164,8 @@ def _graded_note(exercises: int, points: float) -> NotebookNode:
         "> **Graded edition.** Fill in the code of each exercise cell where it says "
         '`raise NotImplementedError("your code here")`, then run the check cell below it. '
         "A check prints the same verdict as in the lesson and stops with an error until the "
-        f"exercise is right. {exercises} exercises, {points:g} points per check."
+        f"exercise is right. {exercises} exercise{'s' if exercises != 1 else ''}, "
+        f"{points:g} point{'s' if points != 1 else ''} per check."
     )
     note.metadata["tags"] = ["graded-note"]
     return note
