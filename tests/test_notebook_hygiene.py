@@ -107,3 +107,31 @@ def test_first_code_cell_installs_the_package_when_missing(path: Path):
     )
     assert "nbval-ignore-output" in tags, "its output (pip's) differs per machine: tag it"
     assert "torch" not in source.split(INSTALL_LINE, 1)[1], "do not pin or install torch there"
+
+
+PACKAGE_IMPORT = re.compile(
+    r"^\s*(?:from\s+(tutorial_utils[\w.]*)\s+import\s+(.+)|import\s+(tutorial_utils[\w.]*))"
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_import_public_names_only(path: Path):
+    """From tutorial_utils or a room's __init__, never a room's module, a CLI or a _private name."""
+    rooms = {p.name for p in (ROOT / "tutorial_utils").iterdir() if (p / "__init__.py").is_file()}
+    problems = []
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        # Parenthesised name lists span lines: join them so each import is one line.
+        source = re.sub(r"\(([^)]*)\)", lambda m: m.group(1).replace("\n", " "), source)
+        for line in source.splitlines():
+            match = PACKAGE_IMPORT.match(line)
+            if not match:
+                continue
+            module = (match.group(1) or match.group(3)).split(".")
+            names = [n.strip() for n in (match.group(2) or "").split(",") if n.strip()]
+            if len(module) > 2 or (len(module) == 2 and module[1] not in rooms):
+                problems.append(f"cell {i}: imports the module {'.'.join(module)}")
+            problems += [f"cell {i}: imports the private name {n}" for n in names if n[0] == "_"]
+    assert not problems, "\n".join(problems)
