@@ -312,6 +312,13 @@ def test_autograde_gives_full_marks_to_solutions_and_zero_to_the_student_copy(
         if grade_id in answers:
             cell.source = answers[grade_id]
     for student, nb in (("solved", solved), ("as-released", release)):
+        # A learner may delete ungraded cells. Dropping the widget explorers keeps nbclient's
+        # missed-reply race after an interact cell out of this test; grading is unchanged.
+        nb.cells = [
+            cell
+            for cell in nb.cells
+            if "nbgrader" in cell.metadata or "widgets.interact(" not in cell.source
+        ]
         folder = course / "submitted" / student / GRADED_LESSON
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / name)
