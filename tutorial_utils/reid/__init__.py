@@ -1,0 +1,9 @@
+"""Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
+evaluation and what attention learned (lesson 09)."""
+
+from .synthetic import PART_NAMES, SyntheticPedestrians
+
+__all__ = [
+    "PART_NAMES",
+    "SyntheticPedestrians",
+]

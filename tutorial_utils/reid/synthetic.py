@@ -1,0 +1,517 @@
+"""Synthetic pedestrians: a person re-identification data set drawn in 2-D, with exact ground truth.
+
+Data-set card
+-------------
+*What it is.* RGB crops of one drawn person each, as a pedestrian detector would cut them out of a
+surveillance camera, 160×64 by default (any size on request). Drawn in 2-D so that the person's
+mask and the boxes of head, upper body and lower body are exact: what attention learned can be
+measured, not guessed.
+
+*A person* has a head with hair (short or long) and a face when seen from the front, a torso with
+arms (long or short sleeves, hands), legs (trousers, shorts or a skirt) and shoes; optionally a
+hat (cap or beanie), a bag (backpack or shoulder bag) and a small logo on the shirt (square, disc
+or triangle, seen only from the front). The shirt is plain, striped (across or down) or banded.
+
+*An identity* is a fixed look: skin, hair, the colours of shirt, pattern, lower garment and
+shoes, the accessories and their colours, the build. Colours come from a small palette shared by
+everyone (mostly dark and neutral, as street clothing is), so identities share most attributes.
+Identities come in families of one to three that differ from each other only in one part: the
+shoes, the logo or the hat. Part-level detail is what tells them apart.
+
+*Each image varies*
+- the camera (six by default, each with its own scene, colour cast, brightness, contrast, blur and
+  sensor noise, with a little jitter per image);
+- the pose: mirrored or not, seen from the front or from behind, the stride, both arms;
+- the scale: the person is 72-92 % of the image height;
+- the box: a horizontal and vertical misalignment, as a detector makes (``misalignment=1``: the
+  person's centre moves up to 18 % of the width sideways, and up or down until the head or the feet
+  touch the border; up to 5 % of the person may be cut off);
+- the background: a crop of one of the package's photos (mostly the camera's own scene), drawn
+  clutter (signs, poles, kerbs, blobs in clothing colours), and parts of other people at the left
+  and right edges (``distractors``), behind the person or, sometimes, in front of them;
+- occlusion (``occlusion``, probability per image): a bar across the bottom, a pole, or a block
+  from one side, hiding at most half of the person.
+
+*Ground truth per image*: ``mask``, the pixels where the person is visible (not the distractors,
+not what occludes them); ``parts``, boxes (x0, y0, x1, y1) in pixels (x1, y1 exclusive) of head,
+upper body (torso, arms, bag) and lower body (legs, shoes), tight around each part's drawn pixels
+inside the image *before* occlusion; ``box``, the whole person's tight box, which may reach outside
+the image; ``offset``, the box centre (dx, dy) in the normalised coordinates of ``affine_grid``
+(the image spans -1..1): the misalignment a hard-attention module would have to undo;
+``occluded``, whether an occluder or a person in front hides part of them.
+
+*Splits*, as in Market-1501: the first ``num_train_ids`` identities train (pids relabelled
+0..num_train_ids-1), the others test (pids num_train_ids.. , never seen in training). Every
+identity is seen by two to four cameras. For each test identity and each of its cameras, one image
+is a query and the rest go to the gallery, so every query has gallery matches from other cameras,
+the ones the standard protocol keeps.
+
+*Default size*: 200 training identities × 12 images = 2,400 images; 100 test identities × 12 images,
+split into about 300 queries and 900 gallery images. Measured generation time on 2 CPU cores: see
+docs/reid.md (about 2 ms per image).
+
+*Determinism*: every image is drawn from a random stream seeded by (seed, identity, image number),
+so the same seed gives identical tensors whichever split is built first, and ``split`` only
+selects which images are drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+from torch.utils.data import Dataset
+
+from tutorial_utils import load_sample_image, sample_image_names
+
+from .drawing import (
+    CLOTH,
+    PART_OF_MATERIAL,
+    Look,
+    draw_person,
+    paste,
+    random_look,
+    random_pose,
+    sibling_look,
+)
+
+PART_NAMES = ("head", "upper", "lower")
+SPLITS = ("train", "query", "gallery")
+MIN_HEIGHT, MIN_WIDTH = 32, 16
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera's fixed look: colour gains (3,), brightness, contrast, blur radius (pixels),
+    noise std, and its scene (which photo, and where in it)."""
+
+    gain: np.ndarray
+    brightness: float
+    contrast: float
+    blur: float
+    noise: float
+    scene: int
+    scene_centre: tuple[float, float]
+
+
+def random_camera(rng: np.random.Generator, index: int, num_photos: int) -> Camera:
+    """Camera ``index``: its own colour cast and its own scene (photos are shared out in turn)."""
+    gain = rng.uniform(0.8, 1.2, 3)
+    return Camera(
+        gain=(gain / gain.mean()).astype(np.float32),
+        brightness=float(rng.uniform(0.7, 1.15)),
+        contrast=float(rng.uniform(0.75, 1.1)),
+        blur=float(rng.uniform(0.0, 1.1)),
+        noise=float(rng.uniform(0.005, 0.03)),
+        scene=index % num_photos,
+        scene_centre=(float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7))),
+    )
+
+
+@lru_cache(maxsize=1)
+def _photos() -> tuple[Image.Image, ...]:
+    """The package's photos as PIL images, loaded once per process."""
+    photos = []
+    for name in sample_image_names():
+        array = (load_sample_image(name).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        photos.append(Image.fromarray(array))
+    if not photos:
+        raise FileNotFoundError("no sample photos found; the background needs at least one")
+    return tuple(photos)
+
+
+def _background(rng: np.random.Generator, camera: Camera, size: tuple[int, int]) -> Image.Image:
+    """A crop of the camera's scene (sometimes of another photo), resized to ``size`` (H, W)."""
+    photos = _photos()
+    height, width = size
+    scene = camera.scene if rng.random() < 0.75 else int(rng.integers(len(photos)))
+    photo = photos[scene]
+    pw, ph = photo.size
+    crop_h = ph * rng.uniform(0.35, 0.8)
+    crop_w = crop_h * width / height
+    if crop_w > pw:  # a wide request: fit the width instead
+        crop_w = pw * rng.uniform(0.6, 1.0)
+        crop_h = crop_w * height / width
+    cx, cy = camera.scene_centre if scene == camera.scene else rng.uniform(0.3, 0.7, 2)
+    x0 = np.clip(cx * pw + rng.normal(0, 0.08) * pw - crop_w / 2, 0, pw - crop_w)
+    y0 = np.clip(cy * ph + rng.normal(0, 0.08) * ph - crop_h / 2, 0, ph - crop_h)
+    box = (float(x0), float(y0), float(x0 + crop_w), float(y0 + crop_h))
+    return photo.resize((width, height), Image.Resampling.BILINEAR, box=box)
+
+
+def _clutter(rng: np.random.Generator, image: Image.Image) -> None:
+    """Draw signs, poles, kerbs and blobs onto ``image`` in place, often in clothing colours."""
+    width, height = image.size
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 7))):
+        if rng.random() < 0.6:
+            colour = CLOTH[rng.integers(len(CLOTH))] * rng.uniform(0.6, 1.0)
+        else:
+            colour = rng.uniform(0, 1, 3)
+        fill = tuple(int(c * 255) for c in colour)
+        kind = rng.integers(4)
+        x, y = rng.uniform(-0.1, 1.0) * width, rng.uniform(-0.1, 1.0) * height
+        if kind == 0:  # a sign or a window
+            w, h = rng.uniform(0.1, 0.45) * width, rng.uniform(0.04, 0.2) * height
+            draw.rectangle([x, y, x + w, y + h], fill=fill)
+        elif kind == 1:  # a pole
+            w = rng.uniform(0.03, 0.08) * width
+            draw.rectangle([x, 0, x + w, height], fill=fill)
+        elif kind == 2:  # a kerb or a rail
+            h = rng.uniform(0.01, 0.03) * height
+            draw.rectangle([0, y, width, y + h], fill=fill)
+        else:  # a blob
+            r = rng.uniform(0.05, 0.2) * width
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One image and its ground truth (numpy, as drawn)."""
+
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray  # (H, W) bool
+    parts: np.ndarray  # (3, 4) float32, (x0, y0, x1, y1), head / upper / lower
+    box: np.ndarray  # (4,) float32, the whole person, may reach outside the image
+    occluded: bool
+
+
+def _occluder(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """A random occluder's pixels (H, W) bool: a bar across the bottom, a pole, or a side block."""
+    height, width = size
+    hidden = np.zeros(size, dtype=bool)
+    kind = rng.integers(3)
+    if kind == 0:
+        hidden[int(rng.uniform(0.72, 0.86) * height) :, :] = True
+    elif kind == 1:
+        w = max(int(rng.uniform(0.06, 0.16) * width), 1)
+        x = int(rng.uniform(0.2, 0.8) * width - w / 2)
+        hidden[:, max(x, 0) : x + w] = True
+    else:
+        w = max(int(rng.uniform(0.15, 0.32) * width), 1)
+        y = int(rng.uniform(0.3, 0.7) * height)
+        cols = slice(0, w) if rng.random() < 0.5 else slice(width - w, width)
+        hidden[y:, cols] = True
+    return hidden
+
+
+def render_image(
+    rng: np.random.Generator,
+    look: Look,
+    camera: Camera,
+    size: tuple[int, int],
+    *,
+    occlusion: float,
+    distractors: float,
+    misalignment: float,
+) -> Rendered:
+    """Draw one image of the person ``look`` seen by ``camera``; ``size`` is (H, W)."""
+    height, width = size
+    background = _background(rng, camera, size)
+    _clutter(rng, background)
+    rgb = np.asarray(background, dtype=np.float32) / 255.0
+
+    # The main person: scale and the detector's misalignment of the box.
+    person_h = height * rng.uniform(0.72, 0.92)
+    centre_x = width / 2 + misalignment * rng.uniform(-1, 1) * 0.18 * width
+    slack = (height - person_h) / 2
+    top = slack + misalignment * rng.uniform(-1, 1) * (slack + 0.05 * person_h)
+    person = draw_person(look, random_pose(rng), person_h)
+    corner = (int(round(top - person.anchor[1])), int(round(centre_x - person.anchor[0])))
+
+    # Other people at the left and right edges, behind or (sometimes) in front.
+    behind, in_front = [], []
+    if rng.random() < distractors:
+        for _ in range(int(rng.integers(1, 3))):
+            other_h = person_h * rng.uniform(0.85, 1.15)
+            other = draw_person(random_look(rng), random_pose(rng), other_h)
+            edge = rng.uniform(-0.12, 0.1) * width
+            other_x = edge if rng.random() < 0.5 else width - edge
+            other_top = rng.uniform(-0.1, 0.15) * height
+            place = (int(round(other_top - other.anchor[1])), int(round(other_x - other.anchor[0])))
+            (in_front if rng.random() < 0.3 else behind).append((other, place))
+
+    for other, place in behind:
+        _composite(rgb, other.materials > 0, other.rgb, place)
+    drawn = np.zeros(size, dtype=bool)
+    where = paste(drawn, person.materials, corner)
+    if where is None:  # cannot happen with the ranges above; a clear message if they change
+        raise RuntimeError(f"person drawn outside the image: corner {corner}, size {size}")
+    canvas_slices, sprite_slices = where
+    sprite_parts = PART_OF_MATERIAL[person.materials[sprite_slices]]
+    drawn[canvas_slices] = sprite_parts > 0
+    _composite(rgb, person.materials > 0, person.rgb, corner)
+    mask = drawn.copy()
+    for other, place in in_front:
+        cover = np.zeros(size, dtype=bool)
+        spot = paste(cover, other.materials, place)
+        if spot is None:
+            continue
+        cover[spot[0]] = other.materials[spot[1]] > 0
+        if (cover & mask).sum() > 0.4 * mask.sum():  # would hide too much: leave it out
+            continue
+        _composite(rgb, other.materials > 0, other.rgb, place)
+        mask &= ~cover
+
+    if rng.random() < occlusion:
+        hidden = _occluder(rng, size)
+        if (hidden & mask).sum() <= 0.5 * mask.sum():
+            colour = CLOTH[rng.integers(len(CLOTH))] * rng.uniform(0.5, 1.0)
+            ramp = np.linspace(0.8, 1.1, height, dtype=np.float32)[:, None, None]
+            rgb = np.where(hidden[..., None], np.clip(colour * ramp, 0, 1), rgb)
+            mask &= ~hidden
+
+    parts = np.zeros((3, 4), dtype=np.float32)
+    for k in range(3):
+        parts[k] = _bounding_box(np.zeros(size, dtype=bool), canvas_slices, sprite_parts == k + 1)
+    rows = np.flatnonzero(person.materials.any(axis=1))
+    cols = np.flatnonzero(person.materials.any(axis=0))
+    box = np.array(
+        [
+            corner[1] + cols[0],
+            corner[0] + rows[0],
+            corner[1] + cols[-1] + 1,
+            corner[0] + rows[-1] + 1,
+        ],
+        dtype=np.float32,
+    )
+    image = _camera(rng, camera, rgb)
+    return Rendered(image, mask, parts, box, bool((drawn & ~mask).any()))
+
+
+def _composite(
+    rgb: np.ndarray, opaque: np.ndarray, colours: np.ndarray, corner: tuple[int, int]
+) -> None:
+    """Paint a sprite's opaque pixels onto ``rgb`` (H, W, 3) in place."""
+    where = paste(rgb, opaque, corner)
+    if where is None:
+        return
+    canvas_slices, sprite_slices = where
+    region = rgb[canvas_slices]
+    keep = opaque[sprite_slices]
+    region[keep] = colours[sprite_slices][keep]
+
+
+def _bounding_box(
+    canvas: np.ndarray, slices: tuple[slice, slice], pixels: np.ndarray
+) -> np.ndarray:
+    """(x0, y0, x1, y1) of ``pixels`` placed at ``slices`` on ``canvas`` (x1, y1 exclusive)."""
+    canvas[slices] = pixels
+    rows = np.flatnonzero(canvas.any(axis=1))
+    cols = np.flatnonzero(canvas.any(axis=0))
+    if rows.size == 0:
+        raise RuntimeError("a body part fell entirely outside the image")
+    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float32)
+
+
+def _camera(rng: np.random.Generator, camera: Camera, rgb: np.ndarray) -> np.ndarray:
+    """The camera's colour cast, brightness, contrast, noise and blur: (H, W, 3) float -> uint8."""
+    gain = camera.gain * rng.normal(1.0, 0.03, 3).astype(np.float32)
+    brightness = camera.brightness * rng.uniform(0.9, 1.1)
+    mean = rgb.mean()
+    out = ((rgb - mean) * camera.contrast + mean) * (gain * brightness)
+    out += rng.normal(0.0, camera.noise, out.shape).astype(np.float32)
+    image = Image.fromarray((np.clip(out, 0.0, 1.0) * 255).round().astype(np.uint8))
+    blur = camera.blur * rng.uniform(0.8, 1.2)
+    if blur >= 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(blur))
+    return np.asarray(image)
+
+
+def make_looks(rng: np.random.Generator, count: int) -> list[Look]:
+    """``count`` identities' looks in families of one to three that differ in one part each."""
+    looks: list[Look] = []
+    while len(looks) < count:
+        base = random_look(rng)
+        looks.append(base)
+        for _ in range(int(rng.choice(3, p=[0.3, 0.4, 0.3]))):
+            looks.append(sibling_look(base, rng)[0])
+    return looks[:count]
+
+
+def _check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+
+
+class SyntheticPedestrians(Dataset):
+    """Drawn pedestrians for re-identification; see the module docstring for the data-set card.
+
+    Args:
+        split: ``"train"``, ``"query"`` or ``"gallery"``.
+        seed: everything (identities, cameras, every image) follows from it.
+        num_train_ids, num_test_ids: identities in training and in test (query + gallery).
+        images_per_id: images of each identity (at least 4: two cameras, two images each).
+        num_cameras: at least 2.
+        height, width: image size (at least 32×16).
+        occlusion: probability that an image has an occluder.
+        distractors: probability that an image has other people at its edges.
+        misalignment: scale of the box's misalignment (0 = always centred, 1 = the default ranges).
+
+    Items are dicts: ``img`` float32 (3, H, W) in [0, 1]; ``pid``, ``camid`` ints; ``mask`` bool
+    (H, W); ``parts`` float32 (3, 4), rows ``PART_NAMES``, (x0, y0, x1, y1) in pixels; ``offset``
+    float32 (2,), (dx, dy) in affine_grid units; ``box`` float32 (4,); ``occluded`` bool tensor ().
+    ``tensors()`` gives the whole split stacked, for fast training and evaluation.
+    """
+
+    def __init__(
+        self,
+        split: str,
+        seed: int = 0,
+        *,
+        num_train_ids: int = 200,
+        num_test_ids: int = 100,
+        images_per_id: int = 12,
+        num_cameras: int = 6,
+        height: int = 160,
+        width: int = 64,
+        occlusion: float = 0.3,
+        distractors: float = 0.6,
+        misalignment: float = 1.0,
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        for name, value in (
+            ("num_train_ids", num_train_ids),
+            ("num_test_ids", num_test_ids),
+            ("images_per_id", images_per_id),
+            ("num_cameras", num_cameras),
+            ("height", height),
+            ("width", width),
+        ):
+            _check_positive(name, value)
+        if images_per_id < 4:
+            raise ValueError(
+                f"images_per_id must be at least 4 (two cameras, two images each), got {images_per_id}"
+            )
+        if num_cameras < 2:
+            raise ValueError(
+                f"num_cameras must be at least 2 (query and gallery differ by camera), got {num_cameras}"
+            )
+        if height < MIN_HEIGHT or width < MIN_WIDTH:
+            raise ValueError(
+                f"image size {height}x{width} is too small; expected at least {MIN_HEIGHT}x{MIN_WIDTH}"
+            )
+        _check_probability("occlusion", occlusion)
+        _check_probability("distractors", distractors)
+        if not 0.0 <= float(misalignment) <= 1.0:
+            raise ValueError(f"misalignment must be in [0, 1], got {misalignment!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+        self.split = split
+        self.seed = seed
+        self.size = (height, width)
+        plan = np.random.default_rng([seed, 0])
+        self.cameras = [random_camera(plan, c, len(_photos())) for c in range(num_cameras)]
+        looks = make_looks(plan, num_train_ids) + make_looks(plan, num_test_ids)
+        chosen = self._choose_images(plan, num_train_ids, len(looks), images_per_id, num_cameras)
+
+        n = len(chosen)
+        images = torch.empty((n, 3, height, width), dtype=torch.uint8)
+        masks = torch.empty((n, height, width), dtype=torch.bool)
+        parts = torch.empty((n, 3, 4), dtype=torch.float32)
+        boxes = torch.empty((n, 4), dtype=torch.float32)
+        occluded = torch.empty(n, dtype=torch.bool)
+        for i, (identity, image_number, camid) in enumerate(chosen):
+            rng = np.random.default_rng([seed, 1, identity, image_number])
+            drawn = render_image(
+                rng,
+                looks[identity],
+                self.cameras[camid],
+                self.size,
+                occlusion=occlusion,
+                distractors=distractors,
+                misalignment=misalignment,
+            )
+            images[i] = torch.from_numpy(drawn.image.copy()).permute(2, 0, 1)
+            masks[i] = torch.from_numpy(drawn.mask)
+            parts[i] = torch.from_numpy(drawn.parts)
+            boxes[i] = torch.from_numpy(drawn.box)
+            occluded[i] = drawn.occluded
+        self._images, self._masks, self._parts, self._boxes, self._occluded = (
+            images,
+            masks,
+            parts,
+            boxes,
+            occluded,
+        )
+        # Box centre in affine_grid's units: pixel edge 0 is -1, pixel edge W is +1.
+        centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+        self._offsets = torch.stack(
+            [centre[:, 0] / width * 2 - 1, centre[:, 1] / height * 2 - 1], 1
+        )
+        self.pids = [identity for identity, _, _ in chosen]
+        self.camids = [camid for _, _, camid in chosen]
+        self.num_pids = num_train_ids if split == "train" else num_test_ids
+
+    def _choose_images(
+        self, plan: np.random.Generator, num_train: int, num_ids: int, per_id: int, num_cameras: int
+    ) -> list[tuple[int, int, int]]:
+        """(identity, image number, camera) of this split's images, from the whole set's plan."""
+        chosen = []
+        for identity in range(num_ids):
+            k = int(plan.integers(2, min(4, num_cameras, per_id // 2) + 1))
+            cams = np.sort(plan.choice(num_cameras, size=k, replace=False))
+            cam_of_image = [int(cams[j % k]) for j in range(per_id)]
+            for j, cam in enumerate(cam_of_image):
+                is_query = j < k  # the first image from each camera
+                if identity < num_train:
+                    wanted = self.split == "train"
+                else:
+                    wanted = self.split == ("query" if is_query else "gallery")
+                if wanted:
+                    chosen.append((identity, j, cam))
+        return chosen
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} images")
+        return {
+            "img": self._images[index].float() / 255.0,
+            "pid": self.pids[index],
+            "camid": self.camids[index],
+            "mask": self._masks[index],
+            "parts": self._parts[index],
+            "offset": self._offsets[index],
+            "box": self._boxes[index],
+            "occluded": self._occluded[index],
+        }
+
+    def tensors(self, float_images: bool = False) -> dict[str, torch.Tensor]:
+        """The whole split stacked: ``img`` (N, 3, H, W) uint8 (or float32 in [0, 1] with
+        ``float_images=True``), ``pid`` and ``camid`` (N,) int64, ``mask`` (N, H, W) bool,
+        ``parts`` (N, 3, 4), ``offset`` (N, 2), ``box`` (N, 4) float32, ``occluded`` (N,) bool.
+
+        The uint8 images are the stored ones (no copy); keep them uint8 and convert per batch
+        (``batch.float() / 255``) to hold a large split in a quarter of the memory.
+        """
+        images = self._images.float() / 255.0 if float_images else self._images
+        return {
+            "img": images,
+            "pid": torch.tensor(self.pids, dtype=torch.int64),
+            "camid": torch.tensor(self.camids, dtype=torch.int64),
+            "mask": self._masks,
+            "parts": self._parts,
+            "offset": self._offsets,
+            "box": self._boxes,
+            "occluded": self._occluded,
+        }
+
+    def __repr__(self) -> str:
+        h, w = self.size
+        return (
+            f"SyntheticPedestrians(split={self.split!r}, seed={self.seed}, images={len(self)}, "
+            f"identities={self.num_pids}, size={h}x{w})"
+        )
