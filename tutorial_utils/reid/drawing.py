@@ -202,12 +202,12 @@ def random_pose(rng: np.random.Generator) -> Pose:
 
 @dataclass(frozen=True)
 class Sprite:
-    """One drawn person: material map (h, w) uint8, colours (h, w, 3) float32, and where the
-    sprite's top-left corner goes relative to the person's top-centre point."""
+    """One drawn person: a material map (h, w) uint8 and where the person's top-centre point
+    (the top of the head on the body's axis) lies inside it."""
 
     materials: np.ndarray
-    rgb: np.ndarray
-    anchor: tuple[float, float]  # (x, y) of the person's top-centre inside the sprite
+    anchor: tuple[float, float]  # (x, y) in sprite pixels
+    height: float  # the person's height in pixels
 
 
 class _Pen:
@@ -256,7 +256,7 @@ def draw_person(look: Look, pose: Pose, height: float) -> Sprite:
     """Draw one person ``height`` pixels tall (head top to soles) into a sprite."""
     h = float(height)
     bw = look.build
-    width_px = int(np.ceil(0.95 * h * bw)) + 4
+    width_px = int(np.ceil(0.64 * h * max(bw, 1.0))) + 4  # arms, bag and stride stay within ±0.3
     height_px = int(np.ceil(1.08 * h)) + 4
     anchor = (width_px / 2.0, 0.04 * h + 2.0)
     pen = _Pen((width_px, height_px), anchor, h, pose.mirrored)
@@ -343,7 +343,7 @@ def draw_person(look: Look, pose: Pose, height: float) -> Sprite:
 
     materials = np.array(pen.image, dtype=np.uint8)  # a writable copy
     _apply_pattern(materials, look, anchor, h)
-    return Sprite(materials, _colour(materials, look, anchor[0], h), anchor)
+    return Sprite(materials, anchor, h)
 
 
 def _apply_pattern(
@@ -368,24 +368,19 @@ def _apply_pattern(
         materials[shirt & band[:, None]] = STRIPE
 
 
-def _colour(materials: np.ndarray, look: Look, centre_x: float, h: float) -> np.ndarray:
-    """Colours for a material map (h, w) -> (h, w, 3), shaded darker away from the body's axis."""
-    palette = np.zeros((NUM_MATERIALS, 3), dtype=np.float32)
-    palette[SKIN] = palette[ARM_SKIN] = palette[LEG_SKIN] = look.skin
-    palette[HAIR] = look.hair
-    palette[HAT] = look.hat_colour
-    palette[SHIRT] = look.shirt
-    palette[STRIPE] = look.stripe
-    palette[LOGO] = look.logo_colour
-    palette[BAG] = look.bag_colour
-    palette[LOWER] = look.lower
-    palette[SHOES] = look.shoes
-    rgb = palette[materials]
-    # A round body: lit in the middle, darker towards the sides (a cue of shape, not of identity).
-    distance = np.abs(np.arange(materials.shape[1], dtype=np.float32) - centre_x) / (0.16 * h)
-    shade = 1.0 - 0.28 * np.minimum(distance, 1.4) ** 2
-    rgb *= shade[None, :, None]
-    return rgb
+def palette(look: Look) -> np.ndarray:
+    """The colour of each material for this look: (NUM_MATERIALS, 3) float32."""
+    colours = np.zeros((NUM_MATERIALS, 3), dtype=np.float32)
+    colours[SKIN] = colours[ARM_SKIN] = colours[LEG_SKIN] = look.skin
+    colours[HAIR] = look.hair
+    colours[HAT] = look.hat_colour
+    colours[SHIRT] = look.shirt
+    colours[STRIPE] = look.stripe
+    colours[LOGO] = look.logo_colour
+    colours[BAG] = look.bag_colour
+    colours[LOWER] = look.lower
+    colours[SHOES] = look.shoes
+    return colours
 
 
 def paste(

@@ -69,9 +69,12 @@ from tutorial_utils import load_sample_image, sample_image_names
 
 from .drawing import (
     CLOTH,
+    NUM_MATERIALS,
     PART_OF_MATERIAL,
     Look,
+    Sprite,
     draw_person,
+    palette,
     paste,
     random_look,
     random_pose,
@@ -81,6 +84,7 @@ from .drawing import (
 PART_NAMES = ("head", "upper", "lower")
 SPLITS = ("train", "query", "gallery")
 MIN_HEIGHT, MIN_WIDTH = 32, 16
+PASSERS_BY = 64
 
 
 @dataclass(frozen=True)
@@ -203,16 +207,20 @@ def render_image(
     look: Look,
     camera: Camera,
     size: tuple[int, int],
+    passers_by: list[Look],
     *,
     occlusion: float,
     distractors: float,
     misalignment: float,
 ) -> Rendered:
-    """Draw one image of the person ``look`` seen by ``camera``; ``size`` is (H, W)."""
+    """Draw one image of the person ``look`` seen by ``camera``; ``size`` is (H, W).
+
+    People are pasted as material maps into two (H, W) uint8 canvases, ``layer`` (0 background,
+    1 the person, 2.. other people) and ``material``; colours are looked up once at the end.
+    """
     height, width = size
     background = _background(rng, camera, size)
     _clutter(rng, background)
-    rgb = np.asarray(background, dtype=np.float32) / 255.0
 
     # The main person: scale and the detector's misalignment of the box.
     person_h = height * rng.uniform(0.72, 0.92)
@@ -221,52 +229,71 @@ def render_image(
     top = slack + misalignment * rng.uniform(-1, 1) * (slack + 0.05 * person_h)
     person = draw_person(look, random_pose(rng), person_h)
     corner = (int(round(top - person.anchor[1])), int(round(centre_x - person.anchor[0])))
+    looks, corners, sprites = [look], [corner], [person]
 
-    # Other people at the left and right edges, behind or (sometimes) in front.
-    behind, in_front = [], []
+    # Passers-by at the left and right edges, behind or (sometimes) in front.
+    in_front = []
     if rng.random() < distractors:
         for _ in range(int(rng.integers(1, 3))):
             other_h = person_h * rng.uniform(0.85, 1.15)
-            other = draw_person(random_look(rng), random_pose(rng), other_h)
+            other_look = passers_by[int(rng.integers(len(passers_by)))]
+            other = draw_person(other_look, random_pose(rng), other_h)
             edge = rng.uniform(-0.12, 0.1) * width
             other_x = edge if rng.random() < 0.5 else width - edge
             other_top = rng.uniform(-0.1, 0.15) * height
-            place = (int(round(other_top - other.anchor[1])), int(round(other_x - other.anchor[0])))
-            (in_front if rng.random() < 0.3 else behind).append((other, place))
+            looks.append(other_look)
+            corners.append((round(other_top - other.anchor[1]), round(other_x - other.anchor[0])))
+            sprites.append(other)
+            in_front.append(rng.random() < 0.3)
 
-    for other, place in behind:
-        _composite(rgb, other.materials > 0, other.rgb, place)
-    drawn = np.zeros(size, dtype=bool)
-    where = paste(drawn, person.materials, corner)
-    if where is None:  # cannot happen with the ranges above; a clear message if they change
-        raise RuntimeError(f"person drawn outside the image: corner {corner}, size {size}")
-    canvas_slices, sprite_slices = where
-    sprite_parts = PART_OF_MATERIAL[person.materials[sprite_slices]]
-    drawn[canvas_slices] = sprite_parts > 0
-    _composite(rgb, person.materials > 0, person.rgb, corner)
-    mask = drawn.copy()
-    for other, place in in_front:
-        cover = np.zeros(size, dtype=bool)
-        spot = paste(cover, other.materials, place)
-        if spot is None:
+    layer = np.zeros(size, dtype=np.uint8)
+    material = np.zeros(size, dtype=np.uint8)
+    order = [k for k in range(1, len(sprites)) if not in_front[k - 1]] + [0]
+    order += [k for k in range(1, len(sprites)) if in_front[k - 1]]
+    drawn = None
+    for k in order:
+        where = paste(layer, sprites[k].materials, corners[k])
+        if where is None:
+            if k == 0:  # cannot happen with the ranges above; say so if they change
+                raise RuntimeError(f"person drawn outside the image: corner {corner}, size {size}")
             continue
-        cover[spot[0]] = other.materials[spot[1]] > 0
-        if (cover & mask).sum() > 0.4 * mask.sum():  # would hide too much: leave it out
-            continue
-        _composite(rgb, other.materials > 0, other.rgb, place)
-        mask &= ~cover
+        canvas_slices, sprite_slices = where
+        ink = sprites[k].materials[sprite_slices]
+        opaque = ink > 0
+        if k == 0:
+            drawn = layer == 255  # all False, (H, W)
+            drawn[canvas_slices] = opaque
+            person_where, person_ink = where, ink
+        elif drawn is not None and in_front[k - 1]:
+            mask_now = layer == 1
+            cover = np.zeros(size, dtype=bool)
+            cover[canvas_slices] = opaque
+            if (cover & mask_now).sum() > 0.4 * mask_now.sum():  # would hide too much
+                continue
+        layer[canvas_slices][opaque] = k + 1
+        material[canvas_slices][opaque] = ink[opaque]
+    assert drawn is not None
+    mask = layer == 1
 
+    hidden = None
     if rng.random() < occlusion:
         hidden = _occluder(rng, size)
-        if (hidden & mask).sum() <= 0.5 * mask.sum():
-            colour = CLOTH[rng.integers(len(CLOTH))] * rng.uniform(0.5, 1.0)
-            ramp = np.linspace(0.8, 1.1, height, dtype=np.float32)[:, None, None]
-            rgb = np.where(hidden[..., None], np.clip(colour * ramp, 0, 1), rgb)
+        if (hidden & mask).sum() > 0.5 * mask.sum():  # would hide too much: no occluder
+            hidden = None
+        else:
             mask &= ~hidden
 
+    rgb = _colour(layer, material, looks, corners, sprites, background)
+    if hidden is not None:
+        colour = CLOTH[rng.integers(len(CLOTH))] * rng.uniform(0.5, 1.0)
+        ramp = np.linspace(0.8, 1.1, height, dtype=np.float32)[:, None, None]
+        rgb = np.where(hidden[..., None], np.clip(colour * ramp, 0, 1), rgb).astype(np.float32)
+
+    canvas_slices, _ = person_where
     parts = np.zeros((3, 4), dtype=np.float32)
+    part_of_pixel = PART_OF_MATERIAL[person_ink]
     for k in range(3):
-        parts[k] = _bounding_box(np.zeros(size, dtype=bool), canvas_slices, sprite_parts == k + 1)
+        parts[k] = _bounding_box(size, canvas_slices, part_of_pixel == k + 1)
     rows = np.flatnonzero(person.materials.any(axis=1))
     cols = np.flatnonzero(person.materials.any(axis=0))
     box = np.array(
@@ -282,39 +309,58 @@ def render_image(
     return Rendered(image, mask, parts, box, bool((drawn & ~mask).any()))
 
 
-def _composite(
-    rgb: np.ndarray, opaque: np.ndarray, colours: np.ndarray, corner: tuple[int, int]
-) -> None:
-    """Paint a sprite's opaque pixels onto ``rgb`` (H, W, 3) in place."""
-    where = paste(rgb, opaque, corner)
-    if where is None:
-        return
-    canvas_slices, sprite_slices = where
-    region = rgb[canvas_slices]
-    keep = opaque[sprite_slices]
-    region[keep] = colours[sprite_slices][keep]
+def _colour(
+    layer: np.ndarray,
+    material: np.ndarray,
+    looks: list[Look],
+    corners: list[tuple[int, int]],
+    sprites: list[Sprite],
+    background: Image.Image,
+) -> np.ndarray:
+    """Colour the people over the background: (H, W, 3) float32 in [0, 1].
+
+    Each person is shaded darker away from their body's axis (a round body, a cue of shape
+    rather than identity).
+    """
+    palettes = np.zeros((len(looks) + 1, NUM_MATERIALS, 3), dtype=np.float32)
+    axis_x = np.zeros(len(looks) + 1, dtype=np.float32)
+    reach = np.ones(len(looks) + 1, dtype=np.float32)
+    for k, (look, (_, x), sprite) in enumerate(zip(looks, corners, sprites, strict=True)):
+        palettes[k + 1] = palette(look)
+        axis_x[k + 1] = x + sprite.anchor[0]
+        reach[k + 1] = 0.16 * sprite.height
+    people = palettes[layer, material]
+    columns = np.arange(layer.shape[1], dtype=np.float32)[None, :]
+    distance = np.minimum(np.abs(columns - axis_x[layer]) / reach[layer], 1.4)
+    people *= (1.0 - 0.28 * distance * distance)[..., None]
+    rgb = np.asarray(background, dtype=np.float32) * np.float32(1 / 255)
+    return np.where((layer > 0)[..., None], people, rgb)
 
 
 def _bounding_box(
-    canvas: np.ndarray, slices: tuple[slice, slice], pixels: np.ndarray
+    size: tuple[int, int], slices: tuple[slice, slice], pixels: np.ndarray
 ) -> np.ndarray:
-    """(x0, y0, x1, y1) of ``pixels`` placed at ``slices`` on ``canvas`` (x1, y1 exclusive)."""
-    canvas[slices] = pixels
-    rows = np.flatnonzero(canvas.any(axis=1))
-    cols = np.flatnonzero(canvas.any(axis=0))
+    """(x0, y0, x1, y1) of ``pixels`` placed at ``slices`` on an (H, W) canvas (x1, y1 exclusive)."""
+    rows = np.flatnonzero(pixels.any(axis=1))
+    cols = np.flatnonzero(pixels.any(axis=0))
     if rows.size == 0:
         raise RuntimeError("a body part fell entirely outside the image")
-    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float32)
+    y, x = slices[0].start, slices[1].start
+    return np.array(
+        [x + cols[0], y + rows[0], x + cols[-1] + 1, y + rows[-1] + 1], dtype=np.float32
+    )
 
 
 def _camera(rng: np.random.Generator, camera: Camera, rgb: np.ndarray) -> np.ndarray:
     """The camera's colour cast, brightness, contrast, noise and blur: (H, W, 3) float -> uint8."""
     gain = camera.gain * rng.normal(1.0, 0.03, 3).astype(np.float32)
-    brightness = camera.brightness * rng.uniform(0.9, 1.1)
-    mean = rgb.mean()
-    out = ((rgb - mean) * camera.contrast + mean) * (gain * brightness)
-    out += rng.normal(0.0, camera.noise, out.shape).astype(np.float32)
-    image = Image.fromarray((np.clip(out, 0.0, 1.0) * 255).round().astype(np.uint8))
+    scale = gain * np.float32(camera.brightness * rng.uniform(0.9, 1.1) * camera.contrast * 255)
+    shift = (
+        np.float32(rgb.mean() * (1 - camera.contrast)) / camera.contrast
+    )  # contrast about the mean
+    noise = rng.standard_normal(rgb.shape, dtype=np.float32) * np.float32(camera.noise)
+    out = (rgb + noise + shift) * scale
+    image = Image.fromarray(np.clip(out, 0.0, 255.0).astype(np.uint8))
     blur = camera.blur * rng.uniform(0.8, 1.2)
     if blur >= 0.3:
         image = image.filter(ImageFilter.GaussianBlur(blur))
@@ -413,6 +459,8 @@ class SyntheticPedestrians(Dataset):
         plan = np.random.default_rng([seed, 0])
         self.cameras = [random_camera(plan, c, len(_photos())) for c in range(num_cameras)]
         looks = make_looks(plan, num_train_ids) + make_looks(plan, num_test_ids)
+        # People who pass by at the edges: a fixed crowd, none of them an identity of the set.
+        passers_by = [random_look(plan) for _ in range(PASSERS_BY)]
         chosen = self._choose_images(plan, num_train_ids, len(looks), images_per_id, num_cameras)
 
         n = len(chosen)
@@ -428,6 +476,7 @@ class SyntheticPedestrians(Dataset):
                 looks[identity],
                 self.cameras[camid],
                 self.size,
+                passers_by,
                 occlusion=occlusion,
                 distractors=distractors,
                 misalignment=misalignment,
