@@ -1,9 +1,10 @@
 """Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
 evaluation and what attention learned (lesson 09)."""
 
-from .synthetic import PART_NAMES, SyntheticPedestrians
+from .synthetic import PART_NAMES, SyntheticPedestrians, show_pedestrians
 
 __all__ = [
     "PART_NAMES",
     "SyntheticPedestrians",
+    "show_pedestrians",
 ]

@@ -60,8 +60,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import Dataset
 
@@ -85,6 +88,7 @@ PART_NAMES = ("head", "upper", "lower")
 SPLITS = ("train", "query", "gallery")
 MIN_HEIGHT, MIN_WIDTH = 32, 16
 PASSERS_BY = 64
+TRAIN, TEST = 0, 1  # the two groups of identities
 
 
 @dataclass(frozen=True)
@@ -456,12 +460,18 @@ class SyntheticPedestrians(Dataset):
         self.split = split
         self.seed = seed
         self.size = (height, width)
-        plan = np.random.default_rng([seed, 0])
-        self.cameras = [random_camera(plan, c, len(_photos())) for c in range(num_cameras)]
-        looks = make_looks(plan, num_train_ids) + make_looks(plan, num_test_ids)
+        # One random stream per concern, so that e.g. more test identities leave the first
+        # ones' images unchanged, and the training identities never depend on the test ones.
+        streams = [np.random.default_rng([seed, k]) for k in range(4)]
+        self.cameras = [random_camera(streams[0], c, len(_photos())) for c in range(num_cameras)]
+        looks = {
+            TRAIN: make_looks(streams[1], num_train_ids),
+            TEST: make_looks(streams[2], num_test_ids),
+        }
         # People who pass by at the edges: a fixed crowd, none of them an identity of the set.
-        passers_by = [random_look(plan) for _ in range(PASSERS_BY)]
-        chosen = self._choose_images(plan, num_train_ids, len(looks), images_per_id, num_cameras)
+        passers_by = [random_look(streams[3]) for _ in range(PASSERS_BY)]
+        group = TRAIN if split == "train" else TEST
+        chosen = self._choose_images(seed, len(looks[group]), images_per_id, num_cameras)
 
         n = len(chosen)
         images = torch.empty((n, 3, height, width), dtype=torch.uint8)
@@ -470,10 +480,10 @@ class SyntheticPedestrians(Dataset):
         boxes = torch.empty((n, 4), dtype=torch.float32)
         occluded = torch.empty(n, dtype=torch.bool)
         for i, (identity, image_number, camid) in enumerate(chosen):
-            rng = np.random.default_rng([seed, 1, identity, image_number])
+            rng = np.random.default_rng([seed, 10 + group, identity, image_number])
             drawn = render_image(
                 rng,
-                looks[identity],
+                looks[group][identity],
                 self.cameras[camid],
                 self.size,
                 passers_by,
@@ -498,27 +508,31 @@ class SyntheticPedestrians(Dataset):
         self._offsets = torch.stack(
             [centre[:, 0] / width * 2 - 1, centre[:, 1] / height * 2 - 1], 1
         )
-        self.pids = [identity for identity, _, _ in chosen]
+        # Training labels are 0..num_train_ids-1; test identities are numbered after them.
+        first_pid = 0 if group == TRAIN else num_train_ids
+        self.pids = [first_pid + identity for identity, _, _ in chosen]
         self.camids = [camid for _, _, camid in chosen]
         self.num_pids = num_train_ids if split == "train" else num_test_ids
 
     def _choose_images(
-        self, plan: np.random.Generator, num_train: int, num_ids: int, per_id: int, num_cameras: int
+        self, seed: int, num_ids: int, per_id: int, num_cameras: int
     ) -> list[tuple[int, int, int]]:
-        """(identity, image number, camera) of this split's images, from the whole set's plan."""
+        """(identity in its group, image number, camera) of this split's images.
+
+        Each identity is seen by 2-4 cameras in turn; for a test identity the first image from
+        each camera is a query and the others go to the gallery (one query per identity and
+        camera, as in Market-1501), so every query has gallery matches from other cameras.
+        """
+        group = TRAIN if self.split == "train" else TEST
         chosen = []
         for identity in range(num_ids):
+            plan = np.random.default_rng([seed, 20 + group, identity])
             k = int(plan.integers(2, min(4, num_cameras, per_id // 2) + 1))
             cams = np.sort(plan.choice(num_cameras, size=k, replace=False))
-            cam_of_image = [int(cams[j % k]) for j in range(per_id)]
-            for j, cam in enumerate(cam_of_image):
-                is_query = j < k  # the first image from each camera
-                if identity < num_train:
-                    wanted = self.split == "train"
-                else:
-                    wanted = self.split == ("query" if is_query else "gallery")
-                if wanted:
-                    chosen.append((identity, j, cam))
+            for j in range(per_id):
+                role = "train" if group == TRAIN else ("query" if j < k else "gallery")
+                if role == self.split:
+                    chosen.append((identity, j, int(cams[j % k])))
         return chosen
 
     def __len__(self) -> int:
@@ -564,3 +578,44 @@ class SyntheticPedestrians(Dataset):
             f"SyntheticPedestrians(split={self.split!r}, seed={self.seed}, images={len(self)}, "
             f"identities={self.num_pids}, size={h}x{w})"
         )
+
+
+PART_COLOURS = ("tab:red", "tab:green", "tab:blue")
+
+
+def show_pedestrians(
+    dataset: SyntheticPedestrians, indices: list[int] | None = None, columns: int = 8
+) -> Figure:
+    """A grid of examples for a lesson: each image with its mask's outline (white), its part
+    boxes (head red, upper body green, lower body blue) and its box centre (the true offset,
+    a white cross); titled with pid and camera. Returns the matplotlib Figure.
+
+    ``indices`` defaults to the first ``columns`` items.
+    """
+    if columns <= 0:
+        raise ValueError(f"columns must be positive, got {columns}")
+    indices = list(range(min(columns, len(dataset)))) if indices is None else list(indices)
+    if not indices:
+        raise ValueError("no examples to show: indices is empty")
+    rows = (len(indices) + columns - 1) // columns
+    cols = min(columns, len(indices))
+    height, width = dataset.size
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.3 * cols, 1.3 * rows * height / width), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, index in zip(axes.flat, indices, strict=False):
+        item = dataset[index]
+        ax.imshow(item["img"].permute(1, 2, 0).numpy())
+        ax.contour(item["mask"].numpy().astype(float), levels=[0.5], colors="white", linewidths=0.8)
+        for colour, (x0, y0, x1, y1) in zip(PART_COLOURS, item["parts"].tolist(), strict=True):
+            # Boxes are in pixel edges; imshow puts pixel centres at integers.
+            ax.add_patch(
+                Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=1.2)
+            )
+        dx, dy = item["offset"].tolist()
+        ax.plot((dx + 1) * width / 2 - 0.5, (dy + 1) * height / 2 - 0.5, "w+", ms=8, mew=1.5)
+        ax.set_title(f"id {item['pid']} cam {item['camid']}", fontsize=8)
+    fig.tight_layout()
+    return fig
