@@ -150,3 +150,19 @@ def test_missing_or_foreign_checkpoints_are_refused(tmp_path) -> None:
     torch.save(HACNN(3, **TINY).state_dict(), foreign)
     with pytest.raises(ValueError, match="no architecture entry 'hacnn'"):
         load_model(foreign)
+
+
+def test_full_gate_reaches_below_one_half_and_keeps_hacnns_keys() -> None:
+    half = build_model(5, **TINY)
+    full = build_model(5, **TINY, gate="full")
+    assert full.state_dict().keys() == half.state_dict().keys()
+    x = torch.rand(4, 3, 160, 64)
+    for model, low in ((half, 0.5), (full, 0.0)):
+        records = []
+        with torch.no_grad():
+            model.train().forward_features(x, records=records)
+        lowest = min(float(r.soft_map.min()) for r in records)
+        assert lowest >= low
+    assert lowest < 0.4  # the full gate does close (BatchNorm centres its logits at 0)
+    with pytest.raises(ValueError, match="unknown gate 'wide'"):
+        build_model(5, **TINY, gate="wide")

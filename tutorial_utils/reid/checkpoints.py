@@ -2,10 +2,11 @@
 
 A file is ``{"state_dict": ..., "epoch": int, "hacnn": {...}}``, as torchreid saves
 (``state_dict`` keys are torchreid's ``hacnn.py`` names), plus an ``hacnn`` entry holding
-what is needed to rebuild the network: ``num_classes``, ``nchannels``, ``feat_dim`` and the
-ablation ``variant``. Only tensors and plain containers are stored, so it loads with
-``torch.load(..., weights_only=True)``; ``tutorial_utils.load_checkpoint(HACNN(...), path)``
-reads the full model's files with ``strict=True`` as it reads torchreid's.
+what is needed to rebuild the network: ``num_classes``, ``nchannels``, ``feat_dim``, the
+ablation ``variant`` and the soft ``gate`` range. Only tensors and plain containers are
+stored, so it loads with ``torch.load(..., weights_only=True)``;
+``tutorial_utils.load_checkpoint(HACNN(...), path)`` reads the full model's files with
+``strict=True`` as it reads torchreid's.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def save_checkpoint(
     feat_dim: int,
     variant: str,
     epoch: int,
+    gate: str = "half",
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write the model's state_dict with its architecture; returns the path."""
@@ -51,6 +53,7 @@ def save_checkpoint(
         "nchannels": [int(c) for c in nchannels],
         "feat_dim": int(feat_dim),
         "variant": variant,
+        "gate": gate,
     }
     torch.save({"state_dict": state, "epoch": int(epoch), "hacnn": arch, **(extra or {})}, path)
     return path
@@ -75,9 +78,7 @@ def read_architecture(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> HACNN:
     """The trained HACNN of a checkpoint, rebuilt at its own widths, in eval mode on ``device``."""
     arch = read_architecture(path)
-    model = build_model(
-        arch["num_classes"], tuple(arch["nchannels"]), arch["feat_dim"], arch["variant"]
-    )
+    model = _build(arch)
     load_checkpoint(model, path, strict=True)
     return model.to(device).eval()
 
@@ -86,7 +87,15 @@ def initial_model(path: str | Path, seed: int = 0, device: str | torch.device = 
     """The same architecture as the checkpoint at ``path``, freshly initialised from ``seed``, in eval."""
     arch = read_architecture(path)
     torch.manual_seed(seed)
-    model = build_model(
-        arch["num_classes"], tuple(arch["nchannels"]), arch["feat_dim"], arch["variant"]
-    )
+    model = _build(arch)
     return model.to(device).eval()
+
+
+def _build(arch: dict[str, Any]) -> HACNN:
+    return build_model(
+        arch["num_classes"],
+        tuple(arch["nchannels"]),
+        arch["feat_dim"],
+        arch["variant"],
+        gate=arch.get("gate", "half"),
+    )

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from .cached import DATASETS, load_split
 from .evaluation import evaluate, format_report, write_json
 from .training import SCHEDULES, TrainConfig, train
-from .variants import VARIANTS
+from .variants import GATES, VARIANTS
 
 
 def _key_value(text: str) -> tuple[str, Any]:
@@ -56,6 +56,12 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=d.out, help="checkpoint path (default %(default)s)")
     parser.add_argument("--log", help="JSON log path (default: the checkpoint's with .json)")
     parser.add_argument("--variant", choices=VARIANTS, default=d.variant)
+    parser.add_argument(
+        "--gate",
+        choices=GATES,
+        default=d.gate,
+        help="soft gate range: half = [0.5, 1) as HA-CNN; full = (0, 1), an experiment",
+    )
     parser.add_argument("--nchannels", type=int, nargs=3, default=list(d.nchannels))
     parser.add_argument("--feat-dim", type=int, default=d.feat_dim)
     parser.add_argument("--epochs", type=int, default=d.epochs)

@@ -33,7 +33,7 @@ from tutorial_utils import describe_device, pick_device
 
 from .cached import CachedSplit, load_split, normalise, relabel
 from .checkpoints import save_checkpoint, unwrap
-from .variants import build_model, check_variant, parameter_count
+from .variants import GATES, build_model, check_variant, parameter_count
 
 SCHEDULES = ("step", "onecycle")
 
@@ -49,6 +49,7 @@ class TrainConfig:
     out: str = "hacnn_reid.pt"
     log: str | None = None  # JSON log; default: the checkpoint's name with .json
     variant: str = "harmonious"
+    gate: str = "half"  # "full": an experiment, the soft gate spans (0, 1)
     nchannels: tuple[int, int, int] = (32, 64, 96)
     feat_dim: int = 128
     epochs: int = 12
@@ -73,6 +74,8 @@ class TrainConfig:
 
     def check(self) -> None:
         check_variant(self.variant)
+        if self.gate not in GATES:
+            raise ValueError(f"unknown gate {self.gate!r}; expected one of {', '.join(GATES)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(
                 f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
@@ -202,7 +205,9 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
             f"of {ctx.world_size} processes; lower batch_size"
         )
 
-    model = build_model(num_classes, config.nchannels, config.feat_dim, config.variant).to(device)
+    model = build_model(
+        num_classes, config.nchannels, config.feat_dim, config.variant, gate=config.gate
+    ).to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     net: nn.Module = model
@@ -312,6 +317,7 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
             feat_dim=config.feat_dim,
             variant=config.variant,
             epoch=config.epochs,
+            gate=config.gate,
         )
         _write_json(log_path, log)
     if ctx.enabled:

@@ -7,6 +7,10 @@
 | "hard"       | no             | yes                           |
 | "harmonious" | yes            | yes (the full HA-CNN)         |
 
+``gate="full"`` (an experiment, not in the paper) lets the soft gate reach (0, 1) instead of
+[0.5, 1): the ReLU before the sigmoid goes, so the gate can close on the background rather
+than at most halve it. The state_dict keys stay those of HA-CNN.
+
 "No soft attention" swaps each stage's ``ha{i}.soft_attn`` for a module that returns ones,
 so the stage output ``x * soft_map`` is ``x``. "No local branch" is ``learn_region=False``;
 its stripe predictors ``ha{i}.hard_attn`` would then be unused, so they are swapped for a
@@ -22,6 +26,7 @@ from torch import nn
 from tutorial_utils import HACNN, count_parameters
 
 VARIANTS = ("global", "soft", "hard", "harmonious")
+GATES = ("half", "full")
 _HAS_SOFT = {"global": False, "soft": True, "hard": False, "harmonious": True}
 _HAS_LOCAL = {"global": False, "soft": False, "hard": True, "harmonious": True}
 STAGE_ATTENTION = ("ha1", "ha2", "ha3")
@@ -47,6 +52,21 @@ class FixedRegions(nn.Module):
         return self.translations.to(x.dtype).expand(x.shape[0], -1, -1)
 
 
+class LinearConvBlock(nn.Module):
+    """A ConvBlock without its ReLU: (N, C, H, W) -> (N, C', H', W'), conv then BatchNorm.
+
+    Keeps the block's ``conv`` and ``bn`` children, so the state_dict keys do not change.
+    """
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.conv = block.conv
+        self.bn = block.bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
 def check_variant(variant: str) -> str:
     """Return ``variant`` if it names one of VARIANTS, else raise naming the choices."""
     if variant not in VARIANTS:
@@ -59,9 +79,12 @@ def build_model(
     nchannels: tuple[int, int, int] = (128, 256, 384),
     feat_dim: int = 512,
     variant: str = "harmonious",
+    gate: str = "half",
 ) -> HACNN:
     """An HACNN with the parts ``variant`` leaves out replaced (see the module docstring)."""
     check_variant(variant)
+    if gate not in GATES:
+        raise ValueError(f"unknown gate {gate!r}; expected one of {', '.join(GATES)}")
     model = HACNN(
         num_classes, nchannels=tuple(nchannels), feat_dim=feat_dim, learn_region=_HAS_LOCAL[variant]
     )
@@ -69,6 +92,9 @@ def build_model(
         harmonious = getattr(model, name)
         if not _HAS_SOFT[variant]:
             harmonious.soft_attn = NoSoftAttention()
+        elif gate == "full":
+            # sigmoid(BN(conv(.))) spans (0, 1): the ReLU no longer clips the logit at 0.
+            harmonious.soft_attn.conv = LinearConvBlock(harmonious.soft_attn.conv)
         if not _HAS_LOCAL[variant]:
             harmonious.hard_attn = FixedRegions(harmonious.hard_attn.num_regions)
     return model
