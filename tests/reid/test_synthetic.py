@@ -13,7 +13,12 @@ import torch
 
 from tutorial_utils.reid import PART_NAMES, SyntheticPedestrians
 from tutorial_utils.reid.drawing import Look, random_look, sibling_look
-from tutorial_utils.reid.synthetic import Camera, make_looks, render_image, show_pedestrians
+from tutorial_utils.reid.synthetic import (
+    Camera,
+    make_identities,
+    render_image,
+    show_pedestrians,
+)
 
 SMALL = {"num_train_ids": 4, "num_test_ids": 8, "images_per_id": 6}
 H, W = 160, 64
@@ -220,8 +225,21 @@ def test_families_differ_in_one_part() -> None:
             "hat": {"hat", "hat_colour"},
         }
         assert changed and changed <= allowed[part], (part, changed)
-    looks = make_looks(np.random.default_rng(1), 30)
-    assert len(looks) == 30
+    identities = make_identities(np.random.default_rng(1), 30)
+    assert len(identities) == 30
+    families = [i.family for i in identities]
+    assert len(set(families)) < 25, "most identities have a near-twin"
+    for a, b in zip(identities, identities[1:], strict=False):
+        if a.family == b.family:
+            assert b.differs_in in ("shoes", "logo", "hat")
+        else:
+            assert b.differs_in == ""
+
+
+def test_identities_are_described(splits: dict[str, SyntheticPedestrians]) -> None:
+    query = splits["query"]
+    assert set(query.identities) == set(query.pids)
+    assert len(query.cameras) == 6
 
 
 @pytest.mark.parametrize(

@@ -371,15 +371,29 @@ def _camera(rng: np.random.Generator, camera: Camera, rgb: np.ndarray) -> np.nda
     return np.asarray(image)
 
 
-def make_looks(rng: np.random.Generator, count: int) -> list[Look]:
-    """``count`` identities' looks in families of one to three that differ in one part each."""
-    looks: list[Look] = []
-    while len(looks) < count:
+@dataclass(frozen=True)
+class Identity:
+    """One identity: its look, its family (identities that share all but one part) and the
+    part in which it differs from the family's first member ("" for that first member)."""
+
+    look: Look
+    family: int
+    differs_in: str
+
+
+def make_identities(rng: np.random.Generator, count: int) -> list[Identity]:
+    """``count`` identities in families of one to three; each later member of a family differs
+    from the first in one part only (the shoes, the logo or the hat)."""
+    identities: list[Identity] = []
+    family = 0
+    while len(identities) < count:
         base = random_look(rng)
-        looks.append(base)
+        identities.append(Identity(base, family, ""))
         for _ in range(int(rng.choice(3, p=[0.3, 0.4, 0.3]))):
-            looks.append(sibling_look(base, rng)[0])
-    return looks[:count]
+            look, part = sibling_look(base, rng)
+            identities.append(Identity(look, family, part))
+        family += 1
+    return identities[:count]
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -405,6 +419,9 @@ class SyntheticPedestrians(Dataset):
         occlusion: probability that an image has an occluder.
         distractors: probability that an image has other people at its edges.
         misalignment: scale of the box's misalignment (0 = always centred, 1 = the default ranges).
+
+    Attributes: ``pids``, ``camids`` (one per item), ``num_pids``, ``identities`` (pid ->
+    :class:`Identity`), ``cameras`` (camid -> :class:`Camera`), ``size`` (H, W).
 
     Items are dicts: ``img`` float32 (3, H, W) in [0, 1]; ``pid``, ``camid`` ints; ``mask`` bool
     (H, W); ``parts`` float32 (3, 4), rows ``PART_NAMES``, (x0, y0, x1, y1) in pixels; ``offset``
@@ -464,14 +481,13 @@ class SyntheticPedestrians(Dataset):
         # ones' images unchanged, and the training identities never depend on the test ones.
         streams = [np.random.default_rng([seed, k]) for k in range(4)]
         self.cameras = [random_camera(streams[0], c, len(_photos())) for c in range(num_cameras)]
-        looks = {
-            TRAIN: make_looks(streams[1], num_train_ids),
-            TEST: make_looks(streams[2], num_test_ids),
-        }
+        group = TRAIN if split == "train" else TEST
+        identities = make_identities(
+            streams[1 + group], num_train_ids if group == TRAIN else num_test_ids
+        )
         # People who pass by at the edges: a fixed crowd, none of them an identity of the set.
         passers_by = [random_look(streams[3]) for _ in range(PASSERS_BY)]
-        group = TRAIN if split == "train" else TEST
-        chosen = self._choose_images(seed, len(looks[group]), images_per_id, num_cameras)
+        chosen = self._choose_images(seed, len(identities), images_per_id, num_cameras)
 
         n = len(chosen)
         images = torch.empty((n, 3, height, width), dtype=torch.uint8)
@@ -483,7 +499,7 @@ class SyntheticPedestrians(Dataset):
             rng = np.random.default_rng([seed, 10 + group, identity, image_number])
             drawn = render_image(
                 rng,
-                looks[group][identity],
+                identities[identity].look,
                 self.cameras[camid],
                 self.size,
                 passers_by,
@@ -512,7 +528,10 @@ class SyntheticPedestrians(Dataset):
         first_pid = 0 if group == TRAIN else num_train_ids
         self.pids = [first_pid + identity for identity, _, _ in chosen]
         self.camids = [camid for _, _, camid in chosen]
-        self.num_pids = num_train_ids if split == "train" else num_test_ids
+        self.num_pids = len(identities)
+        # pid -> Identity: its look, its family and the one part it differs in from the family's
+        # first member, so an evaluation can ask whether near-twins are told apart.
+        self.identities = {first_pid + k: identity for k, identity in enumerate(identities)}
 
     def _choose_images(
         self, seed: int, num_ids: int, per_id: int, num_cameras: int
