@@ -57,8 +57,13 @@ selects which images are drawn.
 
 from __future__ import annotations
 
+import argparse
+import ast
+import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -85,6 +90,9 @@ from .drawing import (
 )
 
 PART_NAMES = ("head", "upper", "lower")
+# Bumped whenever the same seed and options would draw different images, so a checkpoint's log
+# can say which drawing it was trained and evaluated on.
+DATASET_VERSION = 1
 SPLITS = ("train", "query", "gallery")
 MIN_HEIGHT, MIN_WIDTH = 32, 16
 PASSERS_BY = 64
@@ -421,7 +429,8 @@ class SyntheticPedestrians(Dataset):
         misalignment: scale of the box's misalignment (0 = always centred, 1 = the default ranges).
 
     Attributes: ``pids``, ``camids`` (one per item), ``num_pids``, ``identities`` (pid ->
-    :class:`Identity`), ``cameras`` (camid -> :class:`Camera`), ``size`` (H, W).
+    :class:`Identity`), ``cameras`` (camid -> :class:`Camera`), ``size`` (H, W), ``version``
+    (``DATASET_VERSION``, which changes whenever a seed would draw different images).
 
     Items are dicts: ``img`` float32 (3, H, W) in [0, 1]; ``pid``, ``camid`` ints; ``mask`` bool
     (H, W); ``parts`` float32 (3, 4), rows ``PART_NAMES``, (x0, y0, x1, y1) in pixels; ``offset``
@@ -476,6 +485,7 @@ class SyntheticPedestrians(Dataset):
 
         self.split = split
         self.seed = seed
+        self.version = DATASET_VERSION
         self.size = (height, width)
         # One random stream per concern, so that e.g. more test identities leave the first
         # ones' images unchanged, and the training identities never depend on the test ones.
@@ -638,3 +648,56 @@ def show_pedestrians(
         ax.set_title(f"id {item['pid']} cam {item['camid']}", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def time_generation(seed: int = 0, **options: Any) -> list[dict[str, Any]]:
+    """Build each split once with ``options`` and time it: one dict per split with ``images``,
+    ``wall_s``, ``cpu_s`` (this process's CPU time; drawing is single-threaded, so it is the
+    wall time the split would take on an idle core) and the load average before it."""
+    _photos()  # reading the photos once is not part of a split's cost
+    rows = []
+    for split in SPLITS:
+        load = os.getloadavg()[0]
+        cpu, wall = time.process_time(), time.perf_counter()
+        dataset = SyntheticPedestrians(split, seed, **options)
+        rows.append(
+            {
+                "split": split,
+                "images": len(dataset),
+                "identities": dataset.num_pids,
+                "wall_s": time.perf_counter() - wall,
+                "cpu_s": time.process_time() - cpu,
+                "load_before": load,
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tutorial_utils.reid.synthetic``: time the default set (or ``--option k=v``)."""
+    parser = argparse.ArgumentParser(description="Time the synthetic pedestrians' generation.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--option", action="append", default=[], help="a constructor option, e.g. num_test_ids=200"
+    )
+    args = parser.parse_args(argv)
+    options = {}
+    for text in args.option:
+        key, _, value = text.partition("=")
+        options[key] = ast.literal_eval(value)
+    rows = time_generation(args.seed, **options)
+    for row in rows:
+        print(
+            f"{row['split']:8s} {row['images']:5d} images, {row['identities']:4d} identities: "
+            f"{row['wall_s']:5.1f} s wall, {row['cpu_s']:5.1f} s CPU (load {row['load_before']:.1f})"
+        )
+    images = sum(r["images"] for r in rows)
+    cpu = sum(r["cpu_s"] for r in rows)
+    print(
+        f"all      {images:5d} images: {sum(r['wall_s'] for r in rows):5.1f} s wall, {cpu:5.1f} s CPU, "
+        f"{1000 * cpu / images:.1f} ms CPU per image"
+    )
+
+
+if __name__ == "__main__":
+    main()
