@@ -145,3 +145,48 @@ def test_cli_refuses_a_missing_checkpoint_and_a_bad_split(tmp_path) -> None:
         load_split("synthetic", "test")
     with pytest.raises(ValueError, match="unknown dataset 'duke'"):
         load_split("duke", "train")
+
+
+def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
+    common = [
+        "--nchannels", "16", "16", "16", "--feat-dim", "16", "--epochs", "1",
+        "--batch-size", "8", "--no-progress", "--threads", "1", "--attention-images", "4",
+        "--variants", "global", "harmonious", "--out-dir", str(tmp_path),
+        "--data-option", "num_train_ids=4", "--data-option", "num_test_ids=3",
+        "--data-option", "images_per_id=4",
+    ]  # fmt: skip
+    for seed in (0, 1):
+        main(["ablation", *common, "--seeds", str(seed), "--json", str(tmp_path / f"s{seed}.json")])
+    merged = tmp_path / "ablation.json"
+    main(
+        [
+            "merge-ablation",
+            str(tmp_path / "s0.json"),
+            str(tmp_path / "s1.json"),
+            "--json",
+            str(merged),
+        ]
+    )
+    table = json.loads(merged.read_text())
+    assert table["settings"]["seeds"] == [0, 1]
+    for variant in ("global", "harmonious"):
+        entry = table["variants"][variant]
+        assert [r["seed"] for r in entry["runs"]] == [0, 1]
+        values = [r["rank1"] for r in entry["runs"]]
+        assert entry["rank1"]["mean"] == pytest.approx(sum(values) / 2)
+    assert table["variants"]["global"]["parameters"] < table["variants"]["harmonious"]["parameters"]
+    assert table["variants"]["global"]["runs"][0]["attention"]["soft"] is None
+
+    other = json.loads((tmp_path / "s1.json").read_text())
+    other["settings"]["epochs"] = 5
+    (tmp_path / "s1.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match=r"other settings \(epochs\)"):
+        main(
+            [
+                "merge-ablation",
+                str(tmp_path / "s0.json"),
+                str(tmp_path / "s1.json"),
+                "--json",
+                str(merged),
+            ]
+        )

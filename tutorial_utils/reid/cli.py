@@ -214,6 +214,42 @@ def _write_ablation(
     Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
 
 
+def run_merge(args: argparse.Namespace) -> None:
+    """Join ablation tables of the same settings run as separate processes (e.g. one per seed)."""
+    tables = [json.loads(Path(p).read_text()) for p in args.inputs]
+    keep = ("seeds", "out_dir", "json", "inputs")
+    first = {k: v for k, v in tables[0]["settings"].items() if k not in keep}
+    for path, table in zip(args.inputs[1:], tables[1:], strict=True):
+        other = {k: v for k, v in table["settings"].items() if k not in keep}
+        if other != first:
+            changed = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+            raise ValueError(f"{path} was run with other settings ({', '.join(changed)})")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    parameters: dict[str, int] = {}
+    for table in tables:
+        for variant, entry in table["variants"].items():
+            runs.setdefault(variant, []).extend(entry["runs"])
+            parameters[variant] = entry["parameters"]
+    settings = dict(first, seeds=sorted({s for t in tables for s in t["settings"]["seeds"]}))
+    payload = {
+        "settings": settings,
+        "data_seconds": max(t["data_seconds"] for t in tables),
+        "total_seconds": sum(t["total_seconds"] for t in tables),
+        "merged_from": [str(p) for p in args.inputs],
+        "variants": {
+            v: {
+                "parameters": parameters[v],
+                "rank1": _spread([r["rank1"] for r in rs]),
+                "mAP": _spread([r["mAP"] for r in rs]),
+                "runs": sorted(rs, key=lambda r: r["seed"]),
+            }
+            for v, rs in runs.items()
+        },
+    }
+    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tutorial_utils.reid",
@@ -243,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_abl.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p_abl.add_argument("--attention-images", type=int, default=256)
     p_abl.set_defaults(func=run_ablation)
+
+    p_merge = sub.add_parser("merge-ablation", help="join ablation tables run in parallel")
+    p_merge.add_argument("inputs", nargs="+", help="ablation JSON files")
+    p_merge.add_argument("--json", required=True, help="the joined table")
+    p_merge.set_defaults(func=run_merge)
     return parser
 
 
