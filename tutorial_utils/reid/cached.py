@@ -57,8 +57,11 @@ class CachedSplit:
 
 
 def cache_split(dataset: Dataset | CachedSplit, size: tuple[int, int] = MODEL_SIZE) -> CachedSplit:
-    """Read every item of ``dataset`` into a CachedSplit, resizing images (not ground truth
-    other than masks and boxes, which are scaled with them) to ``size``."""
+    """Read every item of ``dataset`` into a CachedSplit, images resized to ``size`` (H, W).
+
+    Masks and part boxes are resized with the images; offsets are in normalised units and
+    stay as they are. Market-1501's 128 x 64 crops become 160 x 64, as torchreid feeds HA-CNN.
+    """
     if isinstance(dataset, CachedSplit):
         return dataset
     n = len(dataset)  # type: ignore[arg-type]

@@ -246,6 +246,7 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
         "world_size": ctx.world_size,
         "num_train_images": len(data),
         "data_fingerprint": data_fingerprint(data),
+        "dataset_version": _dataset_version(config.dataset) if train_set is None else None,
         "num_classes": num_classes,
         "parameters": parameter_count(model),
         "parameters_with_classifiers": sum(p.numel() for p in model.parameters()),
@@ -330,6 +331,15 @@ def data_fingerprint(data: CachedSplit) -> str:
     digest = hashlib.sha256(data.images.numpy().tobytes())
     digest.update(data.pids.numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def _dataset_version(dataset: str) -> int | None:
+    """The synthetic generator's DATASET_VERSION (same seed, same images within a version)."""
+    if dataset != "synthetic":
+        return None
+    from .synthetic import DATASET_VERSION
+
+    return DATASET_VERSION
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
