@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from tests.reid.tiny_data import TinyPedestrians
 from tutorial_utils.reid.attention_measures import attention_measures, hard_measures, soft_measures
@@ -190,3 +192,39 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
                 str(merged),
             ]
         )
+
+
+def _market_folder(root) -> None:
+    """A tiny Market-1501 folder: 128 x 64 JPEGs named PPPP_cCsS_FFFFFF_NN.jpg, junk and distractors."""
+    splits = {
+        "bounding_box_train": ["0002_c1s1_000451_03.jpg", "0002_c2s1_000301_01.jpg",
+                               "0007_c3s3_077419_03.jpg", "0007_c1s3_077419_01.jpg"],
+        "query": ["0001_c1s1_001051_00.jpg", "0003_c2s1_000301_00.jpg"],
+        "bounding_box_test": ["0001_c2s1_000301_01.jpg", "0003_c6s1_000451_01.jpg",
+                              "0000_c4s1_002001_04.jpg", "-1_c5s1_000101_01.jpg"],
+    }  # fmt: skip
+    rng = np.random.default_rng(0)
+    for folder, names in splits.items():
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            array = rng.integers(0, 256, size=(128, 64, 3), dtype=np.uint8)
+            Image.fromarray(array).save(root / folder / name)
+
+
+def test_cli_trains_and_evaluates_on_a_market1501_folder(tmp_path, capsys) -> None:
+    root = tmp_path / "Market-1501"
+    _market_folder(root)
+    out = tmp_path / "market.pt"
+    data = ["--dataset", "market1501", "--root", str(root)]
+    main(
+        ["train", "--out", str(out), "--nchannels", "16", "16", "16", "--feat-dim", "16",
+         "--epochs", "1", "--batch-size", "2", "--no-progress", "--threads", "1", *data]
+    )  # fmt: skip
+    assert json.loads(out.with_suffix(".json").read_text())["num_classes"] == 2
+    report_path = tmp_path / "r.json"
+    main(["evaluate", "--checkpoint", str(out), "--json", str(report_path), *data])
+    report = json.loads(report_path.read_text())
+    # Junk (-1) is gone and the distractor (0) stays: 3 gallery images, 2 scorable queries.
+    assert report["num_gallery"] == 3 and report["num_valid_queries"] == 2
+    assert "attention" not in report  # real data has no masks to measure attention against
+    assert "rank-1" in capsys.readouterr().out
