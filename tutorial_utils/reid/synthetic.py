@@ -262,7 +262,7 @@ def render_image(
     material = np.zeros(size, dtype=np.uint8)
     order = [k for k in range(1, len(sprites)) if not in_front[k - 1]] + [0]
     order += [k for k in range(1, len(sprites)) if in_front[k - 1]]
-    drawn = None
+    drawn = np.zeros(size, dtype=bool)  # the person's pixels before anything hides them
     for k in order:
         where = paste(layer, sprites[k].materials, corners[k])
         if where is None:
@@ -273,10 +273,9 @@ def render_image(
         ink = sprites[k].materials[sprite_slices]
         opaque = ink > 0
         if k == 0:
-            drawn = layer == 255  # all False, (H, W)
             drawn[canvas_slices] = opaque
             person_where, person_ink = where, ink
-        elif drawn is not None and in_front[k - 1]:
+        elif in_front[k - 1]:  # drawn after the person: may hide them
             mask_now = layer == 1
             cover = np.zeros(size, dtype=bool)
             cover[canvas_slices] = opaque
@@ -284,7 +283,6 @@ def render_image(
                 continue
         layer[canvas_slices][opaque] = k + 1
         material[canvas_slices][opaque] = ink[opaque]
-    assert drawn is not None
     mask = layer == 1
 
     hidden = None
