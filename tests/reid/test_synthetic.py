@@ -18,6 +18,7 @@ from tutorial_utils.reid.synthetic import (
     make_identities,
     render_image,
     show_pedestrians,
+    time_generation,
 )
 
 SMALL = {"num_train_ids": 4, "num_test_ids": 8, "images_per_id": 6}
@@ -291,3 +292,10 @@ def test_show_pedestrians_draws_a_grid(splits: dict[str, SyntheticPedestrians]) 
         plt.close(fig)
     with pytest.raises(ValueError, match="columns"):
         show_pedestrians(splits["train"], columns=0)
+
+
+def test_time_generation_reports_each_split() -> None:
+    rows = time_generation(0, num_train_ids=2, num_test_ids=2, images_per_id=4)
+    assert [r["split"] for r in rows] == ["train", "query", "gallery"]
+    assert sum(r["images"] for r in rows) == 16
+    assert all(r["wall_s"] > 0 and r["cpu_s"] >= 0 for r in rows)

@@ -13,6 +13,7 @@ blocks back to the operating system and page-faults them in again on the next st
 
     python -m tutorial_utils.reid.speed                    # the default table, a few minutes
     python -m tutorial_utils.reid.speed --widths quarter --modes eager compile --json speed.json
+    python -m tutorial_utils.reid.speed --generation       # the synthetic set's generation time
 
 The median step gives images/s; the spread (min-max over the timed steps) and the load average
 before each row say how noisy the machine was. ``compile`` reports its first step (the
@@ -22,6 +23,7 @@ compilation) separately.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import resource
@@ -180,6 +182,27 @@ def format_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def print_generation_time(options: list[str], seed: int = 0) -> None:
+    """Time each split of the synthetic set (``options`` as "key=value") and print the rows."""
+    from .synthetic import time_generation  # drawing needs PIL and the photos; only here
+
+    kwargs = {}
+    for text in options:
+        key, _, value = text.partition("=")
+        kwargs[key] = ast.literal_eval(value)
+    rows = time_generation(seed, **kwargs)
+    for row in rows:
+        print(
+            f"{row['split']:8s} {row['images']:5d} images, {row['identities']:4d} identities: "
+            f"{row['wall_s']:5.1f} s wall, {row['cpu_s']:5.1f} s CPU (load {row['load_before']:.1f})"
+        )
+    images, cpu = sum(r["images"] for r in rows), sum(r["cpu_s"] for r in rows)
+    print(
+        f"all      {images:5d} images: {sum(r['wall_s'] for r in rows):5.1f} s wall, "
+        f"{cpu:5.1f} s CPU, {1000 * cpu / images:.1f} ms CPU per image"
+    )
+
+
 def _parse_config(text: str) -> tuple[str, str, str]:
     """ "full/eager/default" -> ("full", "eager", "default"); ValueError naming what is wrong."""
     pieces = text.split("/")
@@ -228,10 +251,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per configuration")
     parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument(
+        "--generation",
+        action="store_true",
+        help="time the synthetic data set's generation instead (with --option key=value)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        help="with --generation: a SyntheticPedestrians option, e.g. num_test_ids=200",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(measure(**json.loads(args.child))))
+        return
+    if args.generation:
+        print_generation_time(args.option)
         return
 
     if args.configs:

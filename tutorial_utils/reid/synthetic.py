@@ -57,8 +57,6 @@ selects which images are drawn.
 
 from __future__ import annotations
 
-import argparse
-import ast
 import os
 import time
 from dataclasses import dataclass
@@ -669,33 +667,3 @@ def time_generation(seed: int = 0, **options: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m tutorial_utils.reid.synthetic``: time the default set (or ``--option k=v``)."""
-    parser = argparse.ArgumentParser(description="Time the synthetic pedestrians' generation.")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--option", action="append", default=[], help="a constructor option, e.g. num_test_ids=200"
-    )
-    args = parser.parse_args(argv)
-    options = {}
-    for text in args.option:
-        key, _, value = text.partition("=")
-        options[key] = ast.literal_eval(value)
-    rows = time_generation(args.seed, **options)
-    for row in rows:
-        print(
-            f"{row['split']:8s} {row['images']:5d} images, {row['identities']:4d} identities: "
-            f"{row['wall_s']:5.1f} s wall, {row['cpu_s']:5.1f} s CPU (load {row['load_before']:.1f})"
-        )
-    images = sum(r["images"] for r in rows)
-    cpu = sum(r["cpu_s"] for r in rows)
-    print(
-        f"all      {images:5d} images: {sum(r['wall_s'] for r in rows):5.1f} s wall, {cpu:5.1f} s CPU, "
-        f"{1000 * cpu / images:.1f} ms CPU per image"
-    )
-
-
-if __name__ == "__main__":
-    main()
