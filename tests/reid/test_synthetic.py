@@ -258,6 +258,9 @@ def test_identities_are_described(splits: dict[str, SyntheticPedestrians]) -> No
         ({"distractors": -0.1}, ["distractors", "-0.1"]),
         ({"misalignment": 2.0}, ["misalignment", "2.0"]),
         ({"seed": -1}, ["seed", "-1"]),
+        ({"difficulty": "brutal"}, ["difficulty", "'brutal'", "medium"]),
+        ({"camera_variation": 1.5}, ["camera_variation", "1.5"]),
+        ({"near_twins": -0.1}, ["near_twins", "-0.1"]),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs: dict, words: list[str]) -> None:
@@ -299,3 +302,16 @@ def test_time_generation_reports_each_split() -> None:
     assert [r["split"] for r in rows] == ["train", "query", "gallery"]
     assert sum(r["images"] for r in rows) == 16
     assert all(r["wall_s"] > 0 and r["cpu_s"] >= 0 for r in rows)
+
+
+def test_easy_preset_turns_the_knobs_off_and_explicit_values_win() -> None:
+    easy = SyntheticPedestrians("query", seed=0, **SMALL, difficulty="easy")
+    assert not easy.tensors()["occluded"].any(), "no occluders, no passers-by in front"
+    for camera in easy.cameras:
+        assert np.allclose(camera.gain, 1) and camera.brightness == camera.contrast == 1
+        assert camera.blur == camera.noise == 0
+    assert len({i.family for i in easy.identities.values()}) == len(easy.identities)
+    mixed = SyntheticPedestrians("query", seed=0, **SMALL, difficulty="easy", occlusion=1.0)
+    assert mixed.options["occlusion"] == 1.0 and mixed.options["distractors"] == 0.0
+    hard = SyntheticPedestrians("query", seed=0, **SMALL)
+    assert hard.options["camera_variation"] == 1.0 and hard.options["near_twins"] == 0.7

@@ -97,6 +97,13 @@ SPLITS = ("train", "query", "gallery")
 MIN_HEIGHT, MIN_WIDTH = 32, 16
 PASSERS_BY = 64
 TRAIN, TEST = 0, 1  # the two groups of identities
+# Presets of the knobs that make re-identification hard. "hard" is the default drawing; see
+# docs/reid.md for how each changes what colour features alone can do.
+DIFFICULTIES = {
+    "hard": {"camera_variation": 1.0, "near_twins": 0.7, "occlusion": 0.3, "distractors": 0.6},
+    "medium": {"camera_variation": 0.5, "near_twins": 0.35, "occlusion": 0.15, "distractors": 0.3},
+    "easy": {"camera_variation": 0.0, "near_twins": 0.0, "occlusion": 0.0, "distractors": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,16 @@ class Camera:
     scene_centre: tuple[float, float]
 
 
-def random_camera(rng: np.random.Generator, index: int, num_photos: int) -> Camera:
-    """Camera ``index``: its own colour cast and its own scene (photos are shared out in turn)."""
+def random_camera(
+    rng: np.random.Generator, index: int, num_photos: int, variation: float = 1.0
+) -> Camera:
+    """Camera ``index``: its own colour cast and its own scene (photos are shared out in turn).
+
+    ``variation`` scales how far its gains, brightness and contrast are from neutral and its
+    blur and noise (0: a perfect camera); the random draws are the same whatever it is.
+    """
     gain = rng.uniform(0.8, 1.2, 3)
-    return Camera(
+    camera = Camera(
         gain=(gain / gain.mean()).astype(np.float32),
         brightness=float(rng.uniform(0.7, 1.15)),
         contrast=float(rng.uniform(0.75, 1.1)),
@@ -124,6 +137,17 @@ def random_camera(rng: np.random.Generator, index: int, num_photos: int) -> Came
         noise=float(rng.uniform(0.005, 0.03)),
         scene=index % num_photos,
         scene_centre=(float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7))),
+    )
+    if variation == 1.0:  # the default drawing, untouched by any rounding
+        return camera
+    return Camera(
+        gain=(1.0 + variation * (camera.gain - 1.0)).astype(np.float32),
+        brightness=1.0 + variation * (camera.brightness - 1.0),
+        contrast=1.0 + variation * (camera.contrast - 1.0),
+        blur=variation * camera.blur,
+        noise=variation * camera.noise,
+        scene=camera.scene,
+        scene_centre=camera.scene_centre,
     )
 
 
@@ -387,7 +411,9 @@ class Identity:
     differs_in: str
 
 
-def make_identities(rng: np.random.Generator, count: int) -> list[Identity]:
+def make_identities(
+    rng: np.random.Generator, count: int, near_twins: float = 0.7
+) -> list[Identity]:
     """``count`` identities in families of one to three; each later member of a family differs
     from the first in one part only (the shoes, the logo or the hat)."""
     identities: list[Identity] = []
@@ -395,11 +421,18 @@ def make_identities(rng: np.random.Generator, count: int) -> list[Identity]:
     while len(identities) < count:
         base = random_look(rng)
         identities.append(Identity(base, family, ""))
-        for _ in range(int(rng.choice(3, p=[0.3, 0.4, 0.3]))):
+        for _ in range(int(rng.choice(3, p=_family_sizes(near_twins)))):
             look, part = sibling_look(base, rng)
             identities.append(Identity(look, family, part))
         family += 1
     return identities[:count]
+
+
+def _family_sizes(near_twins: float) -> list[float]:
+    """Probabilities of families of one, two and three identities."""
+    if near_twins == 0.7:  # the default, written out so its stream never changes by rounding
+        return [0.3, 0.4, 0.3]
+    return [1.0 - near_twins, near_twins * 4 / 7, near_twins * 3 / 7]
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -422,9 +455,16 @@ class SyntheticPedestrians(Dataset):
         images_per_id: images of each identity (at least 4: two cameras, two images each).
         num_cameras: at least 2.
         height, width: image size (at least 32×16).
+        difficulty: a preset of the four knobs below that are left as None: "hard" (the
+            default: camera_variation 1, near_twins 0.7, occlusion 0.3, distractors 0.6),
+            "medium" (0.5, 0.35, 0.15, 0.3) or "easy" (all 0).
         occlusion: probability that an image has an occluder.
         distractors: probability that an image has other people at its edges.
         misalignment: scale of the box's misalignment (0 = always centred, 1 = the default ranges).
+        camera_variation: how different the cameras are (0 = all neutral and sharp, 1 = the
+            default colour casts, brightness, contrast, blur and noise).
+        near_twins: probability that an identity's family has more members than it, who differ
+            from it in one part only (0.7 by default; 0 = no near-twins).
 
     Attributes: ``pids``, ``camids`` (one per item), ``num_pids``, ``identities`` (pid ->
     :class:`Identity`), ``cameras`` (camid -> :class:`Camera`), ``size`` (H, W), ``version``
@@ -447,9 +487,12 @@ class SyntheticPedestrians(Dataset):
         num_cameras: int = 6,
         height: int = 160,
         width: int = 64,
-        occlusion: float = 0.3,
-        distractors: float = 0.6,
+        difficulty: str = "hard",
+        occlusion: float | None = None,
+        distractors: float | None = None,
         misalignment: float = 1.0,
+        camera_variation: float | None = None,
+        near_twins: float | None = None,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -474,24 +517,53 @@ class SyntheticPedestrians(Dataset):
             raise ValueError(
                 f"image size {height}x{width} is too small; expected at least {MIN_HEIGHT}x{MIN_WIDTH}"
             )
+        if difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {tuple(DIFFICULTIES)}, got {difficulty!r}")
+        preset = DIFFICULTIES[difficulty]
+        occlusion = preset["occlusion"] if occlusion is None else occlusion
+        distractors = preset["distractors"] if distractors is None else distractors
+        camera_variation = (
+            preset["camera_variation"] if camera_variation is None else camera_variation
+        )
+        near_twins = preset["near_twins"] if near_twins is None else near_twins
         _check_probability("occlusion", occlusion)
         _check_probability("distractors", distractors)
+        _check_probability("near_twins", near_twins)
+        if not 0.0 <= float(camera_variation) <= 1.0:
+            raise ValueError(f"camera_variation must be in [0, 1], got {camera_variation!r}")
         if not 0.0 <= float(misalignment) <= 1.0:
             raise ValueError(f"misalignment must be in [0, 1], got {misalignment!r}")
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
         self.split = split
+        # Everything that decides the images besides the seed (a training log can store it).
+        self.options = {
+            "num_train_ids": num_train_ids,
+            "num_test_ids": num_test_ids,
+            "images_per_id": images_per_id,
+            "num_cameras": num_cameras,
+            "height": height,
+            "width": width,
+            "occlusion": occlusion,
+            "distractors": distractors,
+            "misalignment": misalignment,
+            "camera_variation": camera_variation,
+            "near_twins": near_twins,
+        }
         self.seed = seed
         self.version = DATASET_VERSION
         self.size = (height, width)
         # One random stream per concern, so that e.g. more test identities leave the first
         # ones' images unchanged, and the training identities never depend on the test ones.
         streams = [np.random.default_rng([seed, k]) for k in range(4)]
-        self.cameras = [random_camera(streams[0], c, len(_photos())) for c in range(num_cameras)]
+        self.cameras = [
+            random_camera(streams[0], c, len(_photos()), camera_variation)
+            for c in range(num_cameras)
+        ]
         group = TRAIN if split == "train" else TEST
         identities = make_identities(
-            streams[1 + group], num_train_ids if group == TRAIN else num_test_ids
+            streams[1 + group], num_train_ids if group == TRAIN else num_test_ids, near_twins
         )
         # People who pass by at the edges: a fixed crowd, none of them an identity of the set.
         passers_by = [random_look(streams[3]) for _ in range(PASSERS_BY)]
