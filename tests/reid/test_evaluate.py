@@ -35,6 +35,10 @@ def test_soft_measures_of_a_map_that_halves_the_background() -> None:
     assert flat["mass_ratio"] == pytest.approx(1.0) and flat["gate_in_out_max"] == pytest.approx(
         1.0
     )
+    # A spatial map that is zero everywhere has no inside/outside ratio: None, not 0.
+    spatial = torch.where(mask, 3.0, 1.0)[:, None]
+    assert soft_measures(gate, mask, spatial)["spatial_in_out"] == pytest.approx(3.0)
+    assert soft_measures(gate, mask, torch.zeros(2, 1, 8, 4))["spatial_in_out"] is None
 
 
 def _theta(ty: torch.Tensor) -> torch.Tensor:

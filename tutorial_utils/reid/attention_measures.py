@@ -78,11 +78,20 @@ def collect_records(
 
 
 def _in_out(values: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-    """Per-channel mean inside over mean outside: values (N, C, h, w), inside (N, 1, h, w) -> (C,)."""
+    """Per-channel mean inside over mean outside: values (N, C, h, w), inside (N, 1, h, w) -> (C,).
+
+    NaN for a channel that is zero everywhere (a ratio of nothing to nothing).
+    """
     outside = 1 - inside
     mean_in = (values * inside).sum((0, 2, 3)) / inside.sum().clamp_min(1e-8)
     mean_out = (values * outside).sum((0, 2, 3)) / outside.sum().clamp_min(1e-8)
-    return mean_in / mean_out.clamp_min(1e-12)
+    ratio = mean_in / mean_out.clamp_min(1e-12)
+    return torch.where((mean_in.abs() + mean_out.abs()) > 1e-12, ratio, torch.nan)
+
+
+def _finite_or_none(value: torch.Tensor) -> float | None:
+    """A float for JSON, or None where the measure is undefined (NaN)."""
+    return float(value) if torch.isfinite(value) else None
 
 
 def soft_measures(
@@ -90,7 +99,7 @@ def soft_measures(
     mask: torch.Tensor,
     spatial: torch.Tensor | None = None,
     features: torch.Tensor | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Soft-attention measures of one stage.
 
     soft_map (N, C, h, w), mask (N, H, W) bool, spatial (N, 1, h, w), features (N, C, h, w).
@@ -100,7 +109,7 @@ def soft_measures(
     mean_map = soft_map.mean(1, keepdim=True)  # (N, 1, h, w)
     mass_inside = ((mean_map * inside).sum((1, 2, 3)) / mean_map.sum((1, 2, 3))).mean()
     uniform_inside = inside.mean((1, 2, 3)).mean()
-    gate = _in_out(soft_map, inside)
+    gate = _in_out(soft_map, inside)  # the gate is >= 0.5, so never NaN
     out = {
         "mass_inside": float(mass_inside),
         "uniform_inside": float(uniform_inside),
@@ -112,9 +121,12 @@ def soft_measures(
         "gate_max": float(soft_map.max()),
     }
     if spatial is not None:
-        out["spatial_in_out"] = float(_in_out(spatial, inside)[0])
+        # None when the spatial map is zero everywhere (ReLU-clipped, as at initialisation).
+        out["spatial_in_out"] = _finite_or_none(_in_out(spatial, inside)[0])
     if features is not None:
-        out["features_in_out"] = float(_in_out(features.abs().mean(1, keepdim=True), inside)[0])
+        out["features_in_out"] = _finite_or_none(
+            _in_out(features.abs().mean(1, keepdim=True), inside)[0]
+        )
     return out
 
 
