@@ -15,6 +15,8 @@ from tutorial_utils.reid import PART_NAMES, SyntheticPedestrians
 from tutorial_utils.reid.drawing import Look, random_look, sibling_look
 from tutorial_utils.reid.synthetic import (
     Camera,
+    difficulty_probe,
+    fixed_descriptors,
     make_identities,
     render_image,
     show_pedestrians,
@@ -315,3 +317,18 @@ def test_easy_preset_turns_the_knobs_off_and_explicit_values_win() -> None:
     assert mixed.options["occlusion"] == 1.0 and mixed.options["distractors"] == 0.0
     hard = SyntheticPedestrians("query", seed=0, **SMALL)
     assert hard.options["camera_variation"] == 1.0 and hard.options["near_twins"] == 0.7
+
+
+def test_fixed_descriptors_and_the_probe(splits: dict[str, SyntheticPedestrians]) -> None:
+    features = fixed_descriptors(splits["query"].tensors())
+    n = len(splits["query"])
+    assert {k: tuple(v.shape) for k, v in features.items()} == {
+        "pixels": (n, 3 * 16 * 8),
+        "stripe_histograms": (n, 3 * 64),
+        "masked_histograms": (n, 3 * 64),
+        "part_colours": (n, 6 * 3),
+    }
+    # On the easy preset, colour where the person is identifies them; the whole crop does not.
+    probe = difficulty_probe(0, **{**SMALL, "num_test_ids": 12}, difficulty="easy")
+    assert probe["masked_histograms"]["rank1"] > probe["stripe_histograms"]["rank1"] + 0.3
+    assert all(0 <= v["rank1"] <= 1 and 0 <= v["mAP"] <= 1 for v in probe.values())
