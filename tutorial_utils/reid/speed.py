@@ -189,7 +189,10 @@ def print_generation_time(options: list[str], seed: int = 0) -> None:
     kwargs = {}
     for text in options:
         key, _, value = text.partition("=")
-        kwargs[key] = ast.literal_eval(value)
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # a bare word such as difficulty=medium
+            kwargs[key] = value
     rows = time_generation(seed, **kwargs)
     for row in rows:
         print(
