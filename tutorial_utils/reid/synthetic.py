@@ -32,6 +32,12 @@ shoes, the logo or the hat. Part-level detail is what tells them apart.
 - occlusion (``occlusion``, probability per image): a bar across the bottom, a pole, or a block
   from one side, hiding at most half of the person.
 
+*Difficulty*: ``difficulty="hard"`` (the default, all of the above) or the presets "medium"
+(cameras half as different, fewer near-twins, occluders and passers-by) and "easy" (neutral
+cameras, no near-twins, occluders or passers-by); the knobs ``camera_variation``, ``near_twins``,
+``occlusion``, ``distractors`` and ``misalignment`` can also be set one by one.
+:func:`difficulty_probe` measures what fixed colour descriptors achieve at a setting.
+
 *Ground truth per image*: ``mask``, the pixels where the person is visible (not the distractors,
 not what occludes them); ``parts``, boxes (x0, y0, x1, y1) in pixels (x1, y1 exclusive) of head,
 upper body (torso, arms, bag) and lower body (legs, shoes), tight around each part's drawn pixels
