@@ -183,6 +183,9 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
     assert table["variants"]["global"]["parameters"] < table["variants"]["harmonious"]["parameters"]
     assert table["variants"]["global"]["runs"][0]["attention"]["soft"] is None
 
+    with pytest.raises(ValueError, match="global with seed 0 is in more than one table"):
+        main(["merge-ablation", str(tmp_path / "s0.json"), str(tmp_path / "s0.json"), "--json", str(merged)])  # fmt: skip
+
     other = json.loads((tmp_path / "s1.json").read_text())
     other["settings"]["epochs"] = 5
     (tmp_path / "s1.json").write_text(json.dumps(other))

@@ -215,9 +215,9 @@ def _write_ablation(
 
 
 def run_merge(args: argparse.Namespace) -> None:
-    """Join ablation tables of the same settings run as separate processes (e.g. one per seed)."""
+    """Join ablation tables of the same settings run as separate processes (per seed or variant)."""
     tables = [json.loads(Path(p).read_text()) for p in args.inputs]
-    keep = ("seeds", "out_dir", "json", "inputs")
+    keep = ("seeds", "variants", "out_dir", "json", "inputs")  # what may differ between parts
     first = {k: v for k, v in tables[0]["settings"].items() if k not in keep}
     for path, table in zip(args.inputs[1:], tables[1:], strict=True):
         other = {k: v for k, v in table["settings"].items() if k not in keep}
@@ -228,9 +228,16 @@ def run_merge(args: argparse.Namespace) -> None:
     parameters: dict[str, int] = {}
     for table in tables:
         for variant, entry in table["variants"].items():
-            runs.setdefault(variant, []).extend(entry["runs"])
+            for run in entry["runs"]:
+                if any(r["seed"] == run["seed"] for r in runs.get(variant, [])):
+                    raise ValueError(f"{variant} with seed {run['seed']} is in more than one table")
+                runs.setdefault(variant, []).append(run)
             parameters[variant] = entry["parameters"]
-    settings = dict(first, seeds=sorted({s for t in tables for s in t["settings"]["seeds"]}))
+    settings = dict(
+        first,
+        seeds=sorted({s for t in tables for s in t["settings"]["seeds"]}),
+        variants=[v for v in VARIANTS if v in runs],
+    )
     payload = {
         "settings": settings,
         "data_seconds": max(t["data_seconds"] for t in tables),
