@@ -128,6 +128,10 @@ def run_evaluate(args: argparse.Namespace) -> None:
         print(f"wrote {args.json}")
 
 
+# Arguments the ablation sets per run (or that are not settings): left out of its tables.
+_NOT_SETTINGS = ("func", "command", "out", "log", "variant", "seed")
+
+
 def _spread(values: list[float]) -> dict[str, Any]:
     return {
         "values": values,
@@ -205,7 +209,7 @@ def _write_ablation(
         if rs
     }
     payload = {
-        "settings": {k: v for k, v in vars(args).items() if k != "func"},
+        "settings": {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS},
         "data_seconds": data_seconds,
         "total_seconds": time.perf_counter() - t0,
         "variants": variants,
@@ -218,9 +222,13 @@ def run_merge(args: argparse.Namespace) -> None:
     """Join ablation tables of the same settings run as separate processes (per seed or variant)."""
     tables = [json.loads(Path(p).read_text()) for p in args.inputs]
     keep = ("seeds", "variants", "out_dir", "json", "inputs")  # what may differ between parts
-    first = {k: v for k, v in tables[0]["settings"].items() if k not in keep}
+    first = {
+        k: v for k, v in tables[0]["settings"].items() if k not in keep and k not in _NOT_SETTINGS
+    }
     for path, table in zip(args.inputs[1:], tables[1:], strict=True):
-        other = {k: v for k, v in table["settings"].items() if k not in keep}
+        other = {
+            k: v for k, v in table["settings"].items() if k not in keep and k not in _NOT_SETTINGS
+        }
         if other != first:
             changed = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
             raise ValueError(f"{path} was run with other settings ({', '.join(changed)})")
@@ -242,7 +250,7 @@ def run_merge(args: argparse.Namespace) -> None:
         "settings": settings,
         "data_seconds": max(t["data_seconds"] for t in tables),
         "total_seconds": sum(t["total_seconds"] for t in tables),
-        "merged_from": [str(p) for p in args.inputs],
+        "merged_from": [Path(p).name for p in args.inputs],
         "variants": {
             v: {
                 "parameters": parameters[v],
