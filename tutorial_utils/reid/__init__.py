@@ -1,0 +1,26 @@
+"""Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
+evaluation and what attention learned (lesson 09)."""
+
+from .attention_measures import attention_measures
+from .checkpoints import load_model
+from .evaluation import evaluate
+from .market1501 import Market1501
+from .metrics import evaluate_ranking
+from .synthetic import PART_NAMES, SyntheticPedestrians, show_pedestrians
+from .training import TrainConfig, train
+from .variants import VARIANTS, build_model
+
+__all__ = [
+    "VARIANTS",
+    "TrainConfig",
+    "attention_measures",
+    "build_model",
+    "evaluate",
+    "evaluate_ranking",
+    "load_model",
+    "train",
+    "Market1501",
+    "PART_NAMES",
+    "SyntheticPedestrians",
+    "show_pedestrians",
+]

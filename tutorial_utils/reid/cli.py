@@ -1,0 +1,307 @@
+"""``python -m tutorial_utils.reid {train, evaluate, ablation}``.
+
+python -m tutorial_utils.reid train --out hacnn.pt
+torchrun --nproc_per_node 2 -m tutorial_utils.reid train --out hacnn.pt
+python -m tutorial_utils.reid evaluate --checkpoint hacnn.pt --json report.json
+python -m tutorial_utils.reid ablation --out-dir runs/ablation --json ablation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import statistics
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import torch.distributed as dist
+
+from .cached import DATASETS, load_split
+from .evaluation import evaluate, format_report, write_json
+from .training import SCHEDULES, TrainConfig, train
+from .variants import GATES, VARIANTS
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """'key=value' -> (key, value), the value read as a Python literal when it is one."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", choices=DATASETS, default="synthetic")
+    group.add_argument("--root", help="the Market-1501 folder (with --dataset market1501)")
+    group.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data set")
+    group.add_argument(
+        "--data-option",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to the data set's constructor, e.g. --data-option num_train_ids=200",
+    )
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    parser.add_argument("--out", default=d.out, help="checkpoint path (default %(default)s)")
+    parser.add_argument("--log", help="JSON log path (default: the checkpoint's with .json)")
+    parser.add_argument("--variant", choices=VARIANTS, default=d.variant)
+    parser.add_argument(
+        "--gate",
+        choices=GATES,
+        default=d.gate,
+        help="soft gate range: half = [0.5, 1) as HA-CNN; full = (0, 1), an experiment",
+    )
+    parser.add_argument("--nchannels", type=int, nargs=3, default=list(d.nchannels))
+    parser.add_argument("--feat-dim", type=int, default=d.feat_dim)
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="per process")
+    parser.add_argument("--lr", type=float, default=d.lr, help="peak (onecycle) or initial (step)")
+    parser.add_argument("--momentum", type=float, default=d.momentum)
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    parser.add_argument(
+        "--milestones",
+        type=float,
+        nargs="+",
+        default=list(d.milestones),
+        help="step schedule: fractions of training where lr is multiplied by --gamma",
+    )
+    parser.add_argument("--gamma", type=float, default=d.gamma)
+    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    parser.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    _add_data_arguments(parser)
+
+
+def _config(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    values.update(
+        nchannels=tuple(args.nchannels),
+        milestones=tuple(args.milestones),
+        flip=not args.no_flip,
+        progress=not args.no_progress,
+        data_options=dict(args.data_option),
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def run_train(args: argparse.Namespace) -> None:
+    try:
+        train(_config(args))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    report = evaluate(
+        args.checkpoint,
+        dataset=args.dataset,
+        root=args.root,
+        data_seed=args.data_seed,
+        data_options=dict(args.data_option),
+        init_seed=args.init_seed,
+        attention_images=args.attention_images,
+        device=args.device,
+        compare_initial=not args.no_initial,
+    )
+    print(format_report(report))
+    if args.json:
+        write_json(args.json, report)
+        print(f"wrote {args.json}")
+
+
+# Arguments the ablation sets per run (or that are not settings): left out of its tables.
+_NOT_SETTINGS = ("func", "command", "out", "log", "variant", "seed")
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    return {
+        "values": values,
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def run_ablation(args: argparse.Namespace) -> None:
+    """Train and evaluate every variant with every seed on one data set; write a JSON table."""
+    out_dir = Path(args.out_dir)
+    opts = {"root": args.root, "seed": args.data_seed, "options": dict(args.data_option)}
+    t0 = time.perf_counter()
+    train_split = load_split(args.dataset, "train", **opts)
+    query = load_split(args.dataset, "query", **opts)
+    gallery = load_split(args.dataset, "gallery", **opts)
+    data_seconds = time.perf_counter() - t0
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in args.variants}
+    parameters: dict[str, int] = {}
+    # Seeds outside, variants inside: a run cut short still has every variant for some seeds.
+    for seed in args.seeds:
+        for variant in args.variants:
+            stem = out_dir / f"{variant}_seed{seed}"
+            config = _config(
+                args, variant=variant, seed=seed, out=str(stem.with_suffix(".pt")), log=None
+            )
+            log = train(config, train_set=train_split).log
+            parameters[variant] = log["parameters"]
+            report = evaluate(
+                config.out,
+                dataset=args.dataset,
+                data_seed=args.data_seed,
+                attention_images=args.attention_images,
+                device=args.device,
+                compare_initial=False,
+                splits=(query, gallery, None),
+            )
+            write_json(stem.with_suffix(".eval.json"), report)
+            runs[variant].append(
+                {
+                    "seed": seed,
+                    "rank1": report["rank1"],
+                    "mAP": report["mAP"],
+                    "train_seconds": log["total_seconds"],
+                    "images_per_s": log["epochs"][-1]["images_per_s"],
+                    "final_train_loss": log["epochs"][-1]["loss"],
+                    "final_train_accuracy": log["epochs"][-1]["accuracy"],
+                    "attention": report.get("attention", {}).get("trained"),
+                }
+            )
+            print(
+                f"{variant} seed {seed}: rank-1 {report['rank1']:.3f} mAP {report['mAP']:.3f}",
+                flush=True,
+            )
+            _write_ablation(args, runs, parameters, data_seconds, t0)
+
+
+def _write_ablation(
+    args: argparse.Namespace,
+    runs: dict[str, list[dict[str, Any]]],
+    parameters: dict[str, int],
+    data_seconds: float,
+    t0: float,
+) -> None:
+    variants = {
+        v: {
+            "parameters": parameters[v],
+            "rank1": _spread([r["rank1"] for r in rs]),
+            "mAP": _spread([r["mAP"] for r in rs]),
+            "runs": rs,
+        }
+        for v, rs in runs.items()
+        if rs
+    }
+    payload = {
+        "settings": {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS},
+        "data_seconds": data_seconds,
+        "total_seconds": time.perf_counter() - t0,
+        "variants": variants,
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def run_merge(args: argparse.Namespace) -> None:
+    """Join ablation tables of the same settings run as separate processes (per seed or variant)."""
+    tables = [json.loads(Path(p).read_text()) for p in args.inputs]
+    keep = ("seeds", "variants", "out_dir", "json", "inputs")  # what may differ between parts
+    first = {
+        k: v for k, v in tables[0]["settings"].items() if k not in keep and k not in _NOT_SETTINGS
+    }
+    for path, table in zip(args.inputs[1:], tables[1:], strict=True):
+        other = {
+            k: v for k, v in table["settings"].items() if k not in keep and k not in _NOT_SETTINGS
+        }
+        if other != first:
+            changed = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+            raise ValueError(f"{path} was run with other settings ({', '.join(changed)})")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    parameters: dict[str, int] = {}
+    for table in tables:
+        for variant, entry in table["variants"].items():
+            for run in entry["runs"]:
+                if any(r["seed"] == run["seed"] for r in runs.get(variant, [])):
+                    raise ValueError(f"{variant} with seed {run['seed']} is in more than one table")
+                runs.setdefault(variant, []).append(run)
+            parameters[variant] = entry["parameters"]
+    settings = dict(
+        first,
+        seeds=sorted({s for t in tables for s in t["settings"]["seeds"]}),
+        variants=[v for v in VARIANTS if v in runs],
+    )
+    payload = {
+        "settings": settings,
+        "data_seconds": max(t["data_seconds"] for t in tables),
+        "total_seconds": sum(t["total_seconds"] for t in tables),
+        "merged_from": [Path(p).name for p in args.inputs],
+        "variants": {
+            v: {
+                "parameters": parameters[v],
+                "rank1": _spread([r["rank1"] for r in rs]),
+                "mAP": _spread([r["mAP"] for r in rs]),
+                "runs": sorted(rs, key=lambda r: r["seed"]),
+            }
+            for v, rs in runs.items()
+        },
+    }
+    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.json}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tutorial_utils.reid",
+        description="Train and evaluate HA-CNN for person re-identification.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_train = sub.add_parser("train", help="train HA-CNN (under torchrun: DDP)")
+    _train_arguments(p_train)
+    p_train.set_defaults(func=run_train)
+
+    p_eval = sub.add_parser("evaluate", help="rank-k, mAP and the attention measures")
+    p_eval.add_argument("--checkpoint", required=True)
+    p_eval.add_argument("--json", help="write the full report here")
+    p_eval.add_argument("--init-seed", type=int, default=0, help="seed of the initial network")
+    p_eval.add_argument("--attention-images", type=int, default=256)
+    p_eval.add_argument("--no-initial", action="store_true", help="skip the initial network")
+    p_eval.add_argument("--device")
+    _add_data_arguments(p_eval)
+    p_eval.set_defaults(func=run_evaluate)
+
+    p_abl = sub.add_parser("ablation", help="every variant x seed: train, evaluate, tabulate")
+    _train_arguments(p_abl)
+    p_abl.add_argument("--out-dir", required=True, help="checkpoints and per-run reports")
+    p_abl.add_argument("--json", required=True, help="the ablation table")
+    p_abl.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p_abl.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p_abl.add_argument("--attention-images", type=int, default=256)
+    p_abl.set_defaults(func=run_ablation)
+
+    p_merge = sub.add_parser("merge-ablation", help="join ablation tables run in parallel")
+    p_merge.add_argument("inputs", nargs="+", help="ablation JSON files")
+    p_merge.add_argument("--json", required=True, help="the joined table")
+    p_merge.set_defaults(func=run_merge)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
