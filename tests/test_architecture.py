@@ -22,7 +22,7 @@ MAY_IMPORT = {
     "infer": {"infer", "hacnn", "common"},
     "digits": {"digits", "hacnn", "common"},
     "explore": {"explore", "hacnn", "common"},
-    "reid": {"reid", "hacnn", "common"},  # lesson 09's room
+    "reid": {"reid", "hacnn", "common"},  # re-identification: data, training, evaluation
     "bench": {"bench", "infer", "hacnn", "common"},
 }
 NOT_CODE = {"data"}  # package data: photos, weights and their README

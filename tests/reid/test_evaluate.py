@@ -184,7 +184,10 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
     assert table["variants"]["global"]["runs"][0]["attention"]["soft"] is None
 
     with pytest.raises(ValueError, match="global with seed 0 is in more than one table"):
-        main(["merge-ablation", str(tmp_path / "s0.json"), str(tmp_path / "s0.json"), "--json", str(merged)])  # fmt: skip
+        main(
+            ["merge-ablation", str(tmp_path / "s0.json"), str(tmp_path / "s0.json"),
+             "--json", str(merged)]
+        )  # fmt: skip
 
     other = json.loads((tmp_path / "s1.json").read_text())
     other["settings"]["epochs"] = 5
@@ -202,7 +205,8 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
 
 
 def _market_folder(root) -> None:
-    """A tiny Market-1501 folder: 128 x 64 JPEGs named PPPP_cCsS_FFFFFF_NN.jpg, junk and distractors."""
+    """A tiny Market-1501 folder: 128 x 64 JPEGs named PPPP_cCsS_FFFFFF_NN.jpg, with junk and
+    distractors."""
     splits = {
         "bounding_box_train": ["0002_c1s1_000451_03.jpg", "0002_c2s1_000301_01.jpg",
                                "0007_c3s3_077419_03.jpg", "0007_c1s3_077419_01.jpg"],

@@ -8,7 +8,8 @@ import torch
 from tutorial_utils.reid.metrics import evaluate_ranking, pairwise_distance
 
 # Gallery: (pid, camid)
-#   g0 (1, 0)  g1 (2, 0)  g2 (1, 1)  g3 (3, 1)  g4 (-1, 1) junk  g5 (1, 2)  g6 (2, 1)  g7 (0, 2) distractor
+#   g0 (1, 0)  g1 (2, 0)  g2 (1, 1)  g3 (3, 1)  g4 (-1, 1) junk
+#   g5 (1, 2)  g6 (2, 1)  g7 (0, 2) distractor
 G_PIDS = [1, 2, 1, 3, -1, 1, 2, 0]
 G_CAMS = [0, 0, 1, 1, 1, 2, 1, 2]
 # Queries: A = (pid 1, cam 0), B = (pid 2, cam 1), C = (pid 4, cam 0) which has no match at all.

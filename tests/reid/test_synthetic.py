@@ -1,4 +1,4 @@
-"""The synthetic pedestrians: determinism, splits as in Market-1501, exact ground truth, bad input."""
+"""Synthetic pedestrians: determinism, splits as in Market-1501, exact ground truth, bad input."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> HACNN:
 
 
 def initial_model(path: str | Path, seed: int = 0, device: str | torch.device = "cpu") -> HACNN:
-    """The same architecture as the checkpoint at ``path``, freshly initialised from ``seed``, in eval."""
+    """The checkpoint's architecture at ``path``, freshly initialised from ``seed``, in eval."""
     arch = read_architecture(path)
     torch.manual_seed(seed)
     model = _build(arch)

@@ -386,8 +386,9 @@ def palette(look: Look) -> np.ndarray:
 def paste(
     canvas: np.ndarray, sprite_layer: np.ndarray, top_left: tuple[int, int]
 ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
-    """Slices that place ``sprite_layer`` (h, w, ...) at ``top_left`` (y, x) on ``canvas`` (H, W, ...),
-    clipped to the canvas: (canvas slices, sprite slices), or None when nothing overlaps."""
+    """Slices that place ``sprite_layer`` (h, w, ...) at ``top_left`` (y, x) on ``canvas``
+    (H, W, ...), clipped to the canvas: (canvas slices, sprite slices), or None when nothing
+    overlaps."""
     y, x = top_left
     hs, ws = sprite_layer.shape[:2]
     hc, wc = canvas.shape[:2]

@@ -197,7 +197,8 @@ def print_generation_time(options: list[str], seed: int = 0) -> None:
     for row in rows:
         print(
             f"{row['split']:8s} {row['images']:5d} images, {row['identities']:4d} identities: "
-            f"{row['wall_s']:5.1f} s wall, {row['cpu_s']:5.1f} s CPU (load {row['load_before']:.1f})"
+            f"{row['wall_s']:5.1f} s wall, {row['cpu_s']:5.1f} s CPU "
+            f"(load {row['load_before']:.1f})"
         )
     images, cpu = sum(r["images"] for r in rows), sum(r["cpu_s"] for r in rows)
     print(
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         "--configs",
         nargs="+",
         metavar="WIDTH/MODE/ALLOCATOR",
-        help="exactly these runs, e.g. full/eager/default quarter/compile/tuned (overrides the grid)",
+        help="exactly these runs, e.g. full/eager/default quarter/compile/tuned "
+        "(overrides the grid)",
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs of the whole plan, in turn")
     parser.add_argument("--steps", type=int, default=6)

@@ -55,8 +55,8 @@ the ones the standard protocol keeps.
 *Default size*: 200 training identities × 12 images = 2,400 images; 100 test identities × 12 images,
 split into about 300 queries and 900 gallery images (302 and 898 for seed 0). Measured generation
 time of the default set (``python -m tutorial_utils.reid.speed --generation``): 13.6 s of CPU time,
-3.8 ms per image, single-threaded; 19.3 s of wall time on the shared 2-core machine at a load average
-of 6. Stored as uint8 images and bool masks: about 150 MB.
+3.8 ms per image, single-threaded; 19.3 s of wall time on the shared 2-core machine at a load
+average of 6. Stored as uint8 images and bool masks: about 150 MB.
 
 *Determinism*: every image is drawn from a random stream seeded by (seed, identity, image number),
 so the same seed gives identical tensors whichever split is built first, and ``split`` only
@@ -381,7 +381,8 @@ def _colour(
 def _bounding_box(
     size: tuple[int, int], slices: tuple[slice, slice], pixels: np.ndarray
 ) -> np.ndarray:
-    """(x0, y0, x1, y1) of ``pixels`` placed at ``slices`` on an (H, W) canvas (x1, y1 exclusive)."""
+    """(x0, y0, x1, y1) of ``pixels`` placed at ``slices`` on an (H, W) canvas (x1, y1
+    exclusive)."""
     rows = np.flatnonzero(pixels.any(axis=1))
     cols = np.flatnonzero(pixels.any(axis=0))
     if rows.size == 0:
@@ -514,15 +515,18 @@ class SyntheticPedestrians(Dataset):
             _check_positive(name, value)
         if images_per_id < 4:
             raise ValueError(
-                f"images_per_id must be at least 4 (two cameras, two images each), got {images_per_id}"
+                "images_per_id must be at least 4 (two cameras, two images each), "
+                f"got {images_per_id}"
             )
         if num_cameras < 2:
             raise ValueError(
-                f"num_cameras must be at least 2 (query and gallery differ by camera), got {num_cameras}"
+                "num_cameras must be at least 2 (query and gallery differ by camera), "
+                f"got {num_cameras}"
             )
         if height < MIN_HEIGHT or width < MIN_WIDTH:
             raise ValueError(
-                f"image size {height}x{width} is too small; expected at least {MIN_HEIGHT}x{MIN_WIDTH}"
+                f"image size {height}x{width} is too small; "
+                f"expected at least {MIN_HEIGHT}x{MIN_WIDTH}"
             )
         if difficulty not in DIFFICULTIES:
             raise ValueError(f"difficulty must be one of {tuple(DIFFICULTIES)}, got {difficulty!r}")

@@ -297,7 +297,8 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
         log["epochs"].append(entry)
         if ctx.is_main:
             print(
-                f"epoch {entry['epoch']:3d}  loss {entry['loss']:.3f}  acc {entry['accuracy']:.3f}  "
+                f"epoch {entry['epoch']:3d}  loss {entry['loss']:.3f}  "
+                f"acc {entry['accuracy']:.3f}  "
                 f"{entry['seconds']:.0f} s  {entry['images_per_s']:.1f} img/s",
                 flush=True,
             )

@@ -40,7 +40,7 @@ class NoSoftAttention(nn.Module):
 
 
 class FixedRegions(nn.Module):
-    """(N, C, H, W) -> (N, T, 2) translations that ignore the input: equal stripes, top to bottom."""
+    """(N, C, H, W) -> (N, T, 2) translations that ignore the input: equal stripes, top down."""
 
     def __init__(self, num_regions: int = 4) -> None:
         super().__init__()
