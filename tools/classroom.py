@@ -37,6 +37,7 @@ from urllib.parse import urlencode, urlparse
 import nbformat
 from nbformat import NotebookNode
 
+from tools.cells import put_note_first
 from tools.links import linked_files, rewrite_links
 from tools.nbgrader_export import write_nbgrader_course
 
@@ -147,13 +148,7 @@ def make_student_notebook(nb: NotebookNode, name: str = "") -> NotebookNode:
         kept.append(cell)
     note = nbformat.v4.new_markdown_cell(_student_note(name, counts))
     note.metadata["tags"] = ["student-note"]
-    if (student.nbformat, student.nbformat_minor) >= (4, 5):
-        note["id"] = STUDENT_NOTE_ID
-    else:
-        note.pop("id", None)
-    student.cells = [note, *kept]
-    nbformat.validate(student)
-    return student
+    return put_note_first(student, note, STUDENT_NOTE_ID, kept)
 
 
 def remove_stale(out_dir: Path, keep: Iterable[str], suffix: str) -> None:

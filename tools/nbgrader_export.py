@@ -27,6 +27,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from tools.cells import put_note_first
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 # The line every exercise scaffold ends with; nbgrader writes it back in the student version.
@@ -230,14 +232,7 @@ def make_nbgrader_notebook(
             cells.append(cell)
     if exercise_index is not None:
         raise ValueError(f"{name}: the last exercise has no solution cell")
-    note = _graded_note(exercises, points)
-    if (source.nbformat, source.nbformat_minor) >= (4, 5):
-        note["id"] = GRADED_NOTE_ID
-    else:
-        note.pop("id", None)
-    source.cells = [note, *cells]
-    nbformat.validate(source)
-    return source
+    return put_note_first(source, _graded_note(exercises, points), GRADED_NOTE_ID, cells)
 
 
 def write_nbgrader_course(

@@ -164,15 +164,11 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
     for seed in (0, 1):
         main(["ablation", *common, "--seeds", str(seed), "--json", str(tmp_path / f"s{seed}.json")])
     merged = tmp_path / "ablation.json"
-    main(
-        [
-            "merge-ablation",
-            str(tmp_path / "s0.json"),
-            str(tmp_path / "s1.json"),
-            "--json",
-            str(merged),
-        ]
-    )
+
+    def merge(*tables: str) -> None:
+        main(["merge-ablation", *(str(tmp_path / t) for t in tables), "--json", str(merged)])
+
+    merge("s0.json", "s1.json")
     table = json.loads(merged.read_text())
     assert table["settings"]["seeds"] == [0, 1]
     for variant in ("global", "harmonious"):
@@ -184,24 +180,13 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
     assert table["variants"]["global"]["runs"][0]["attention"]["soft"] is None
 
     with pytest.raises(ValueError, match="global with seed 0 is in more than one table"):
-        main(
-            ["merge-ablation", str(tmp_path / "s0.json"), str(tmp_path / "s0.json"),
-             "--json", str(merged)]
-        )  # fmt: skip
+        merge("s0.json", "s0.json")
 
     other = json.loads((tmp_path / "s1.json").read_text())
     other["settings"]["epochs"] = 5
     (tmp_path / "s1.json").write_text(json.dumps(other))
     with pytest.raises(ValueError, match=r"other settings \(epochs\)"):
-        main(
-            [
-                "merge-ablation",
-                str(tmp_path / "s0.json"),
-                str(tmp_path / "s1.json"),
-                "--json",
-                str(merged),
-            ]
-        )
+        merge("s0.json", "s1.json")
 
 
 def _market_folder(root) -> None:
