@@ -26,7 +26,7 @@ from .images import (
     resize_image,
     sample_image_names,
 )
-from .plotting import draw_boxes, overlay_map, show_image
+from .plotting import draw_boxes, overlay_map, plot_map_grid, show_image
 from .table import format_table
 from .timing import Timing, time_call
 from .tracing import TraceRow, count_parameters, format_trace, print_shapes, trace_shapes
@@ -58,6 +58,7 @@ __all__ = [
     "load_sample_image",
     "normalize",
     "overlay_map",
+    "plot_map_grid",
     "pick_device",
     "print_shapes",
     "randomize_batchnorm",

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 
@@ -64,3 +65,53 @@ def draw_boxes(
         ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, lw=2, ec=color))
         if labels:
             ax.text(x1 + 1, y1 + 1, str(i), color=color, fontsize=8, va="top", fontweight="bold")
+
+
+def plot_map_grid(
+    images: torch.Tensor,
+    rows: dict[str, torch.Tensor],
+    *,
+    cmap: str = "magma",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    alpha: float = 0.6,
+    label: str = "attention",
+    titles: list[str] | None = None,
+    fig: Figure | None = None,
+) -> Figure:
+    """Images (N, 3, H, W) on the top row, then one row of maps (N, h, w) per entry of ``rows``,
+    each map resized over its image.
+
+    Every map of the figure shares one colour scale (``vmin``/``vmax``, by default the range
+    of all maps together) and one colour bar, so a small range cannot fill the whole scale.
+    """
+    if not rows:
+        raise ValueError("rows is empty; expected at least one {name: (N, h, w) maps} entry")
+    n = images.shape[0]
+    for name, maps in rows.items():
+        if maps.ndim != 3 or maps.shape[0] != n:
+            raise ValueError(
+                f"rows[{name!r}] has shape {tuple(maps.shape)}; expected ({n}, h, w), "
+                "one map per image"
+            )
+    every = torch.cat([m.detach().float().cpu().flatten() for m in rows.values()])
+    low = float(every.min()) if vmin is None else vmin
+    high = float(every.max()) if vmax is None else vmax
+    if fig is None:
+        fig = plt.figure(figsize=(1.3 * n + 1.2, 2.3 * (len(rows) + 1)))
+    axes = fig.subplots(len(rows) + 1, n, squeeze=False)
+    artist = None
+    for j in range(n):
+        show_image(axes[0, j], images[j], None if titles is None else titles[j])
+        for i, (name, maps) in enumerate(rows.items(), start=1):
+            artist = overlay_map(
+                axes[i, j], images[j], maps[j], alpha=alpha, cmap=cmap, vmin=low, vmax=high
+            )
+            if j == 0:
+                axes[i, 0].set_axis_on()
+                axes[i, 0].set_xticks([])
+                axes[i, 0].set_yticks([])
+                axes[i, 0].set_ylabel(name, fontsize=9)
+    bar = fig.colorbar(artist, ax=axes.ravel().tolist(), fraction=0.04, pad=0.02)
+    bar.set_label(label)
+    return fig

@@ -6,6 +6,8 @@ from .checkpoints import load_model
 from .evaluation import evaluate
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
+from .shipped import shipped_model, shipped_pedestrians, shipped_settings
+from .stage_maps import StageMaps, stage_maps
 from .synthetic import PART_NAMES, SyntheticPedestrians, show_pedestrians
 from .training import TrainConfig, train
 from .variants import VARIANTS, build_model
@@ -21,6 +23,11 @@ __all__ = [
     "train",
     "Market1501",
     "PART_NAMES",
+    "StageMaps",
     "SyntheticPedestrians",
+    "shipped_model",
+    "shipped_pedestrians",
+    "shipped_settings",
+    "stage_maps",
     "show_pedestrians",
 ]
