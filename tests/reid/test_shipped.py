@@ -79,3 +79,13 @@ def test_map_grid_uses_one_colour_scale(images):
 def test_map_grid_names_a_bad_row(images):
     with pytest.raises(ValueError, match=r"rows\['bad'\] has shape \(2, 4, 2\)"):
         plot_map_grid(images, {"bad": torch.zeros(2, 4, 2)})
+
+
+def test_attention_measures_take_a_data_set_directly():
+    from tutorial_utils.reid import attention_measures
+
+    data = shipped_pedestrians("query", num_test_ids=4)
+    measures = attention_measures(shipped_model(False), data, max_images=8)
+    assert measures["num_images"] == 8
+    # At initialisation the eval-mode gate is flat, so the map ignores the person.
+    assert [round(s["mass_ratio"], 3) for s in measures["soft"]] == [1.0, 1.0, 1.0]

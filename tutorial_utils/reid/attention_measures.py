@@ -27,10 +27,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from tutorial_utils import HACNN, StageRecord, theta_to_boxes
 
-from .cached import CachedSplit, normalise
+from .cached import CachedSplit, cache_split, normalise
 
 PART_NAMES = ("head", "upper", "lower")
 
@@ -189,9 +190,14 @@ def hard_measures(
     }
 
 
-def attention_measures(model: HACNN, data: CachedSplit, max_images: int = 256) -> dict[str, Any]:
-    """All measures, per stage, on the first ``max_images`` items of ``data`` (which must have
-    masks, parts and offsets). Returns {"soft": [per stage] or None, "hard": [...] or None}."""
+def attention_measures(
+    model: HACNN, data: CachedSplit | Dataset, max_images: int = 256
+) -> dict[str, Any]:
+    """All measures, per stage, on the first ``max_images`` items of ``data`` (a CachedSplit or
+    a data set such as SyntheticPedestrians; it must have masks, parts and offsets).
+    Returns {"num_images": int, "soft": [per stage] or None, "hard": [...] or None}."""
+    if not isinstance(data, CachedSplit):
+        data = cache_split(data)
     if not data.has_ground_truth:
         raise ValueError(
             "attention measures need ground truth (mask, parts, offset); this data set has "
