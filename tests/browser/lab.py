@@ -44,8 +44,9 @@ def notebooks_dir() -> Path:
 
 
 def widget_lessons() -> list[Path]:
-    """The widget lessons 02..06 that exist now, in order."""
-    return sorted(notebooks_dir().glob("0[2-6]_*.ipynb"))
+    """The widget lessons 02..06 and 09 that exist now, in order."""
+    folder = notebooks_dir()
+    return sorted([*folder.glob("0[2-6]_*.ipynb"), *folder.glob("09_*.ipynb")])
 
 
 class LabError(AssertionError):

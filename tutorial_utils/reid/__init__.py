@@ -6,6 +6,7 @@ from .checkpoints import load_model
 from .evaluation import evaluate
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
+from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
 from .synthetic import PART_NAMES, SyntheticPedestrians, show_pedestrians
@@ -20,6 +21,7 @@ __all__ = [
     "evaluate",
     "evaluate_ranking",
     "load_model",
+    "ranked_gallery",
     "train",
     "Market1501",
     "PART_NAMES",
@@ -30,4 +32,5 @@ __all__ = [
     "shipped_settings",
     "stage_maps",
     "show_pedestrians",
+    "show_ranking",
 ]
