@@ -8,6 +8,7 @@ A full-page screenshot of each lesson goes to build/screenshots/NN_topic.png.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,23 @@ LESSONS = [pytest.param(path, id=path.stem) for path in widget_lessons()] or [
 ]
 
 
+# tqdm's text for a progress bar, e.g. "epoch 1/3:  25%|##5       | 1/4": a training cell's bar is
+# a widget too, but closed when its loop ends (leave=False), so it is no explorer to move.
+PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def _is_explorer(output: dict) -> bool:
+    data = output.get("data", {})
+    return WIDGET_VIEW in data and not PROGRESS_BAR.search("".join(data.get("text/plain", "")))
+
+
 def _widget_cells(saved: Path) -> list[int]:
-    """Indices of cells whose saved outputs hold a widget view."""
+    """Indices of cells whose saved outputs hold a widget view other than a progress bar."""
     nb = nbformat.read(saved, as_version=4)
     return [
         i
         for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code"
-        and any(WIDGET_VIEW in out.get("data", {}) for out in cell.get("outputs", []))
+        if cell.cell_type == "code" and any(_is_explorer(out) for out in cell.get("outputs", []))
     ]
 
 
