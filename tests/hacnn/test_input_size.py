@@ -56,6 +56,23 @@ def test_block_output_size_agrees_with_a_forward_pass(size):
     assert block_output_size(block, size) == tuple(shape[-2:])
 
 
+@pytest.mark.parametrize("size", [(160, 64), (37, 21)])
+def test_block_output_size_of_the_stem_and_a_whole_stage(size):
+    net = HACNN(num_classes=3, **SMALL).eval()
+    with torch.no_grad():
+        stem = net.conv(torch.zeros(1, 3, *size))
+        stage = net.inception1(stem)
+    assert block_output_size(net.conv, size) == tuple(stem.shape[-2:])
+    assert block_output_size(net.inception1, tuple(stem.shape[-2:])) == tuple(stage.shape[-2:])
+
+
+def test_streams_that_disagree_raise():
+    block = InceptionB(8, 8)
+    block.stream1[1].conv.stride = (1, 1)  # this stream no longer halves
+    with pytest.raises(ValueError, match="streams of InceptionB give different sizes"):
+        block_output_size(block, (12, 14))
+
+
 def test_256x128_forward_shapes_in_train_and_eval():
     torch.manual_seed(0)
     net = HACNN(num_classes=5, input_size=(256, 128), **SMALL)

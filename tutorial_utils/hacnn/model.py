@@ -43,22 +43,23 @@ def _layer_output_size(layer: nn.Module, size: tuple[int, int]) -> tuple[int, in
 
 
 def block_output_size(block: nn.Module, size: tuple[int, int]) -> tuple[int, int]:
-    """The (h, w) an InceptionB (or any block of parallel streams) makes of (h, w).
+    """The (h, w) a block makes of an (h, w) map, worked out from its layers' own settings.
 
-    Walks every stream's Conv2d and pooling layers with the output-size formula
-    floor((h + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1 and checks that the
-    streams agree, as they must for their outputs to be concatenated. For InceptionB this is
-    (ceil(h / 2), ceil(w / 2)).
+    Conv2d and pooling layers use the output-size formula
+    floor((h + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1; children named
+    ``stream*`` (the Inception units) run side by side and must agree, as they must for their
+    outputs to be concatenated; any other children run one after another; BatchNorm, ReLU and
+    the like keep the size. For InceptionB this is (ceil(h / 2), ceil(w / 2)).
     """
-    sized = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-    streams = [m for name, m in block.named_children() if name.startswith("stream")] or [block]
-    sizes = set()
-    for stream in streams:
-        out = size
-        for layer in stream.modules():
-            if isinstance(layer, sized):
-                out = _layer_output_size(layer, out)
-        sizes.add(out)
+    if isinstance(block, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+        return _layer_output_size(block, size)
+    children = dict(block.named_children())
+    streams = [m for name, m in children.items() if name.startswith("stream")]
+    if not streams:
+        for child in children.values():
+            size = block_output_size(child, size)
+        return size
+    sizes = {block_output_size(stream, size) for stream in streams}
     if len(sizes) != 1:
         raise ValueError(
             f"the streams of {type(block).__name__} give different sizes {sorted(sizes)} "
