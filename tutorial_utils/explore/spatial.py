@@ -171,6 +171,7 @@ def explore_spatial_map(
         vmax=vmax,
         title=f"stage {stage}: spatial map{flat}\n{tuple(spatial.shape)}, {lo:.3g} .. {hi:.3g}",
     )
+    fig.subplots_adjust(top=0.8)  # room for the title above the two-line panel titles
     fig.colorbar(artist, ax=list(axes), fraction=0.05, pad=0.03, label="spatial map")
     fig.suptitle(f"HA-CNN stage {stage}, {label}", fontsize=10)
     return {
