@@ -12,6 +12,7 @@ from .channel import (
     channel_attention_parameters,
     channel_weights,
     explore_channel_weights,
+    network_channel_weights,
     stage_features,
 )
 from .convblock import EXPLORER_SIZE, conv_output_size, explore_convblock, explorer_image
@@ -37,6 +38,7 @@ __all__ = [
     "explore_spatial_map",
     "explore_stage",
     "explorer_image",
+    "network_channel_weights",
     "prepare_figure",
     "seeded_hacnn",
     "soft_maps_for_photos",
