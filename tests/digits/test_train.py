@@ -17,8 +17,10 @@ import torch
 
 from tutorial_utils import count_parameters, data_file, region_theta
 from tutorial_utils.digits import (
+    CONTROLS,
     VARIANTS,
     DigitNet,
+    PooledLocaliser,
     RunResult,
     SoftArgmaxLocaliser,
     TrainConfig,
@@ -30,6 +32,7 @@ from tutorial_utils.digits import (
     make_cluttered_digits,
     run_variant,
     save_checkpoint,
+    trained_seeds,
 )
 from tutorial_utils.digits.cli import main
 
@@ -122,12 +125,38 @@ def test_checkpoint_round_trip(tmp_path, tiny_data):
     config = TrainConfig(epochs=1, batch_size=48)
     model, result = run_variant("hard", tiny_data, config, progress=False)
     path = tmp_path / "digits.pt"
-    save_checkpoint({"hard": model}, [result], path)
+    torch.manual_seed(1)
+    other = build_variant("pooled_hard")
+    save_checkpoint({0: ({"hard": model}, [result]), 3: ({"pooled_hard": other}, [])}, path)
+    assert trained_seeds(path) == [0, 3]
     models, histories = load_trained(path)
     assert histories["hard"] == result.history
     model.eval()
     x = tiny_data.test.images[:5]
     torch.testing.assert_close(models["hard"](x), model(x))
+    with pytest.raises(KeyError, match="no run with seed 1; it holds seed0, seed3"):
+        load_trained(path, seed=1)
+
+
+def test_pooled_localiser_ignores_where_the_content_is():
+    torch.manual_seed(0)
+    localiser = PooledLocaliser(4)
+    torch.testing.assert_close(localiser(torch.rand(2, 4, 6, 6)), torch.zeros(2, 2))
+    with torch.no_grad():
+        localiser.fc.weight.normal_()
+    features = torch.rand(1, 4, 6, 6)
+    moved = torch.roll(features, shifts=(2, -3), dims=(2, 3))
+    torch.testing.assert_close(localiser(moved), localiser(features))
+
+
+def test_controls_are_the_narrow_baseline_and_the_pooled_head():
+    narrow = build_variant("narrow_baseline")
+    assert count_parameters(narrow) == count_parameters(build_variant("baseline", False))
+    pooled = build_variant("pooled_hard")
+    assert isinstance(pooled.localiser, PooledLocaliser)
+    assert isinstance(build_variant("hard").localiser, SoftArgmaxLocaliser)
+    with pytest.raises(ValueError, match="unknown localiser 'argmax'"):
+        DigitNet(hard=True, localiser="argmax")
 
 
 def test_format_results_order_and_columns():
@@ -195,11 +224,13 @@ def test_bad_model_arguments_are_named():
 def test_stored_checkpoint_fits_the_four_variants():
     """The lesson-08 checkpoint in the data folder loads strictly and has its learning curves."""
     path = data_file("cluttered_digits_attention.pt")
-    assert path.stat().st_size < 600_000, "keep the lesson checkpoint small"
-    models, histories = load_trained(path)
-    assert list(models) == list(VARIANTS)
+    assert path.stat().st_size < 1_800_000, "keep the lesson checkpoint small"
+    assert trained_seeds(path) == [0, 1]
+    models, histories = load_trained(path, seed=1)
+    assert list(models) == list(VARIANTS + CONTROLS)
+    assert isinstance(models["pooled_hard"].localiser, PooledLocaliser)
     for name, model in models.items():
-        assert model.variant == name
+        assert model.variant == name or name in CONTROLS
         assert len(histories[name]["test_accuracy"]) == 10
         assert model(torch.rand(2, 1, 64, 64)).shape == (2, 10)
     assert "distance" in histories["hard"] and "distance" not in histories["baseline"]

@@ -12,7 +12,13 @@ from tests.reid.tiny_data import TinyPedestrians
 from tutorial_utils import HACNN, load_checkpoint
 from tutorial_utils.reid.cached import cache_split, normalise
 from tutorial_utils.reid.checkpoints import load_model, read_architecture
-from tutorial_utils.reid.training import TrainConfig, loss_and_logits, make_scheduler, train
+from tutorial_utils.reid.training import (
+    TrainConfig,
+    loss_and_logits,
+    make_scheduler,
+    parameter_groups,
+    train,
+)
 from tutorial_utils.reid.variants import VARIANTS, build_model, parameter_count
 
 TINY = {"nchannels": (16, 16, 16), "feat_dim": 16}
@@ -87,6 +93,28 @@ def test_step_schedule_drops_the_rate_at_the_milestones() -> None:
     assert rates[29] == pytest.approx(0.01) and rates[30] == pytest.approx(0.001)
 
 
+def test_localisation_lr_scales_only_the_stripe_predictors_through_one_cycle() -> None:
+    model = build_model(10, (16, 32, 48), 32, "harmonious")
+    config = TrainConfig(epochs=2, lr=0.1, localisation_lr=0.1)
+    optimizer = torch.optim.SGD(parameter_groups(model, config), lr=config.lr)
+    stripe_ids = {id(p) for n, p in model.named_parameters() if n.split(".")[1:2] == ["hard_attn"]}
+    assert len(stripe_ids) == 6  # a Linear's weight and bias at each of the 3 stages
+    assert {id(p) for p in optimizer.param_groups[1]["params"]} == stripe_ids
+    scheduler = make_scheduler(optimizer, config, steps_per_epoch=10)
+    peaks = [0.0, 0.0]
+    for _ in range(20):
+        for i, group in enumerate(optimizer.param_groups):
+            peaks[i] = max(peaks[i], group["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert peaks[0] == pytest.approx(0.1) and peaks[1] == pytest.approx(0.01)
+
+
+def test_without_a_local_branch_there_is_one_group() -> None:
+    groups = parameter_groups(build_model(10, (16, 32, 48), 32, "soft"), TrainConfig())
+    assert len(groups) == 1
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -95,6 +123,7 @@ def test_step_schedule_drops_the_rate_at_the_milestones() -> None:
         ("nchannels", (16, 20, 32), "multiples of 16"),
         ("batch_size", 1, "batch_size must be >= 2"),
         ("epochs", 0, "epochs must be a positive integer"),
+        ("localisation_lr", 0.0, "localisation_lr must be > 0"),
     ],
 )
 def test_bad_training_options_are_refused(field: str, value: object, message: str) -> None:

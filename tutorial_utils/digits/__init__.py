@@ -15,7 +15,15 @@ from .data import (
     make_cluttered_digits,
     split_sources,
 )
-from .models import VARIANTS, DigitNet, SmallStream, SoftArgmaxLocaliser, build_variant
+from .models import (
+    CONTROLS,
+    VARIANTS,
+    DigitNet,
+    PooledLocaliser,
+    SmallStream,
+    SoftArgmaxLocaliser,
+    build_variant,
+)
 from .report import draw_attention, format_glimpses, format_results
 from .train import (
     RunResult,
@@ -27,9 +35,12 @@ from .train import (
     set_determinism,
     train_variant,
 )
-from .weights import load_trained, save_checkpoint
+from .weights import load_trained, save_checkpoint, trained_seeds
 
 __all__ = [
+    "CONTROLS",
+    "PooledLocaliser",
+    "trained_seeds",
     "NUM_CLASSES",
     "VARIANTS",
     "ClutteredDigits",

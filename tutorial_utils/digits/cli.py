@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .models import VARIANTS
+from .models import CONTROLS, VARIANTS
 from .report import format_glimpses, format_results
 from .train import (
     DEFAULT_EPOCHS,
@@ -35,7 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--epochs", type=int, default=None, help=f"epochs (default {DEFAULT_EPOCHS})"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="one full run per seed (default 0)"
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -48,7 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"smoke run: {QUICK['epochs']} epoch on {QUICK['num_train']} train canvases",
     )
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS + CONTROLS),
+        choices=VARIANTS + CONTROLS,
+        help="default: the four variants and the controls narrow_baseline and pooled_hard",
+    )
+    parser.add_argument(
+        "--data-seed",
+        type=int,
+        default=0,
+        help="seed of the canvases, the same for every training seed (default 0)",
+    )
     parser.add_argument("--save", type=Path, default=None, help="save weights and curves here")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
@@ -61,21 +75,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         num_train, num_test = QUICK["num_train"], QUICK["num_test"]
         epochs = args.epochs or QUICK["epochs"]
-    set_determinism(args.seed, args.threads)
-    config = TrainConfig(epochs=epochs, seed=args.seed)
+    runs = {}
     start = time.perf_counter()
-    models, results = run_experiment(
-        args.variants, config, num_train, num_test, progress=not args.no_progress
-    )
+    for seed in args.seeds:
+        set_determinism(seed, args.threads)
+        config = TrainConfig(epochs=epochs, seed=seed)
+        runs[seed] = run_experiment(
+            args.variants,
+            config,
+            num_train,
+            num_test,
+            progress=not args.no_progress,
+            data_seed=args.data_seed,
+        )
     total = time.perf_counter() - start
     if args.save is not None:
-        save_checkpoint(models, results, args.save)
+        save_checkpoint(runs, args.save)
         print(f"saved weights and learning curves to {args.save}")
-    glimpses = format_glimpses(results)
-    if glimpses:
-        print(glimpses)
     print(
-        f"total time {total:.1f} s ({epochs} epochs, {num_train} train / {num_test} test canvases)"
+        f"total time {total:.1f} s ({len(runs)} seeds, {epochs} epochs, "
+        f"{num_train} train / {num_test} test canvases)"
     )
-    print(format_results(results))
+    for seed, (_, results) in runs.items():
+        print(f"seed {seed}")
+        glimpses = format_glimpses(results)
+        if glimpses:
+            print(glimpses)
+        print(format_results(results))
     return 0

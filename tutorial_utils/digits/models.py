@@ -35,6 +35,11 @@ from ..hacnn.soft_attention import SoftAttention
 from .data import NUM_CLASSES
 
 VARIANTS = ("baseline", "soft", "hard", "harmonious")
+# Two controls that answer "why?" questions about the four: the baseline at the attention
+# variants' own widths (is a soft model's loss due to fewer parameters?), and the hard variant
+# with HA-CNN's pooled localisation head instead of the soft argmax (does the head matter?).
+CONTROLS = ("narrow_baseline", "pooled_hard")
+LOCALISERS = ("soft_argmax", "pooled")
 
 
 def _check_widths(widths: tuple[int, int, int], name: str) -> tuple[int, int, int]:
@@ -101,6 +106,27 @@ class SoftArgmaxLocaliser(nn.Module):
         return torch.stack([tx, ty], dim=1)
 
 
+class PooledLocaliser(nn.Module):
+    """HA-CNN's kind of head: (N, C, h, w) -> (N, 2) translation from globally pooled features.
+
+    Global average pooling, ``Linear(C, 2)``, tanh; zero weights and bias, so every canvas
+    starts with a centred window. Pooling forgets positions, so it cannot follow a moving digit.
+    """
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        self.in_channels = in_channels
+        self.fc = nn.Linear(in_channels, 2)
+        with torch.no_grad():
+            self.fc.weight.zero_()
+            self.fc.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_feature_map(x, self.in_channels, where="PooledLocaliser")
+        return torch.tanh(self.fc(x.mean(dim=(2, 3))))
+
+
 class DigitNet(nn.Module):
     """One CNN, four variants: ``soft`` and ``hard`` switch the two kinds of attention on.
 
@@ -118,8 +144,13 @@ class DigitNet(nn.Module):
         glimpse_scale: float = 0.5,
         glimpse_size: int = 16,
         reduction_rate: int = 8,
+        localiser: str = "soft_argmax",
     ) -> None:
         super().__init__()
+        if localiser not in LOCALISERS:
+            raise ValueError(
+                f"unknown localiser {localiser!r}; expected one of {', '.join(LOCALISERS)}"
+            )
         check_positive_int(downsample, "downsample")
         check_positive_int(glimpse_size, "glimpse_size")
         if not 0.0 < glimpse_scale <= 1.0:
@@ -132,7 +163,8 @@ class DigitNet(nn.Module):
         if soft:
             self.soft_attn = SoftAttention(widths[1], reduction_rate)
         if hard:
-            self.localiser = SoftArgmaxLocaliser(widths[1])
+            head = SoftArgmaxLocaliser if localiser == "soft_argmax" else PooledLocaliser
+            self.localiser = head(widths[1])
             self.glimpse_stream = SmallStream(glimpse_widths)
             self.register_buffer(
                 "glimpse_scale", torch.eye(2) * glimpse_scale, persistent=False
@@ -169,10 +201,17 @@ class DigitNet(nn.Module):
 
 
 def build_variant(name: str, matched_baseline: bool = True) -> DigitNet:
-    """The four variants. With ``matched_baseline`` the baseline is widened to about the
-    parameter count of the harmonious model, so extra parameters cannot explain a win."""
-    if name not in VARIANTS:
-        raise ValueError(f"unknown variant {name!r}; expected one of {', '.join(VARIANTS)}")
+    """The four variants and the two controls. With ``matched_baseline`` the baseline is
+    widened to about the parameter count of the harmonious model, so extra parameters cannot
+    explain a win; "narrow_baseline" is the baseline at the other variants' widths, and
+    "pooled_hard" the hard variant with HA-CNN's pooled localisation head."""
+    if name not in VARIANTS + CONTROLS:
+        choices = ", ".join(VARIANTS + CONTROLS)
+        raise ValueError(f"unknown variant {name!r}; expected one of {choices}")
+    if name == "narrow_baseline":
+        return DigitNet()
+    if name == "pooled_hard":
+        return DigitNet(hard=True, localiser="pooled")
     if name == "baseline":
         return DigitNet(widths=(20, 36, 64) if matched_baseline else (12, 24, 48))
     return DigitNet(soft=name in ("soft", "harmonious"), hard=name in ("hard", "harmonious"))

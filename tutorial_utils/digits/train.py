@@ -184,10 +184,17 @@ def run_experiment(
     num_train: int = DEFAULT_TRAIN,
     num_test: int = DEFAULT_TEST,
     progress: bool = True,
+    data_seed: int | None = None,
 ) -> tuple[dict[str, DigitNet], list[RunResult]]:
-    """Make the data once, then train every variant from scratch with the same budget."""
+    """Make the data once, then train every variant from scratch with the same budget.
+
+    The data come from ``data_seed`` (default: ``config.seed``). Runs that differ only in the
+    training seed should share one ``data_seed``, so they are measured on the same test set and
+    no seed trains on another's test digits.
+    """
     config = config or TrainConfig()
-    data = make_cluttered_digits(num_train=num_train, num_test=num_test, seed=config.seed)
+    seed = config.seed if data_seed is None else data_seed
+    data = make_cluttered_digits(num_train=num_train, num_test=num_test, seed=seed)
     models, results = {}, []
     for name in variants:
         models[name], result = run_variant(name, data, config, progress=progress)

@@ -1,8 +1,12 @@
-"""The four trained DigitNets and their learning curves in one file, read back safely."""
+"""The trained DigitNets of every seed and their learning curves in one file, read back safely.
+
+The file is ``{"seed0": {variant: {state_dict entries, "history.<curve>": tensor}}, ...}``:
+plain tensors in plain dicts, so ``torch.load(..., weights_only=True)`` reads it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -12,27 +16,43 @@ from .models import DigitNet, build_variant
 from .train import RunResult
 
 
-def save_checkpoint(models: dict[str, nn.Module], results: Sequence[RunResult], path: Path) -> None:
-    """Save every model's state_dict and its learning curves as plain tensors.
+def save_checkpoint(
+    runs: Mapping[int, tuple[dict[str, nn.Module], Sequence[RunResult]]], path: Path
+) -> None:
+    """Save, per seed, every model's state_dict and its learning curves as plain tensors.
 
-    Plain tensors only, so ``torch.load(..., weights_only=True)`` reads the file back.
+    ``runs`` maps a seed to the (models, results) that ``run_experiment`` returned for it.
     """
-    payload: dict[str, dict[str, torch.Tensor]] = {}
-    for r in results:
-        state = {k: v.detach().clone() for k, v in models[r.name].state_dict().items()}
-        curves = {
-            f"history.{k}": torch.tensor(v, dtype=torch.float64) for k, v in r.history.items()
-        }
-        payload[r.name] = {**state, **curves}
+    payload: dict[str, dict[str, dict[str, torch.Tensor]]] = {}
+    for seed, (models, results) in runs.items():
+        entry = payload.setdefault(f"seed{seed}", {})
+        for r in results:
+            state = {k: v.detach().clone() for k, v in models[r.name].state_dict().items()}
+            curves = {
+                f"history.{k}": torch.tensor(v, dtype=torch.float64) for k, v in r.history.items()
+            }
+            entry[r.name] = {**state, **curves}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
 
 
-def load_trained(path: Path) -> tuple[dict[str, DigitNet], dict[str, dict[str, list[float]]]]:
-    """Models and learning curves saved by ``save_checkpoint`` (read with weights_only=True)."""
+def trained_seeds(path: Path) -> list[int]:
+    """The seeds a checkpoint written by ``save_checkpoint`` holds, in increasing order."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    return sorted(int(key.removeprefix("seed")) for key in payload)
+
+
+def load_trained(
+    path: Path, seed: int = 0
+) -> tuple[dict[str, DigitNet], dict[str, dict[str, list[float]]]]:
+    """One seed's models (eval mode) and learning curves saved by ``save_checkpoint``."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    key = f"seed{seed}"
+    if key not in payload:
+        held = ", ".join(sorted(payload))
+        raise KeyError(f"{path} holds no run with seed {seed!r}; it holds {held}")
     models, histories = {}, {}
-    for name, entries in payload.items():
+    for name, entries in payload[key].items():
         model = build_variant(name)
         state = {k: v for k, v in entries.items() if not k.startswith("history.")}
         model.load_state_dict(state, strict=True)

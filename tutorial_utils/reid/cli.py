@@ -67,6 +67,12 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="per process")
     parser.add_argument("--lr", type=float, default=d.lr, help="peak (onecycle) or initial (step)")
+    parser.add_argument(
+        "--localisation-lr",
+        type=float,
+        default=d.localisation_lr,
+        help="an experiment: the stripe predictors' learning rate is --lr times this",
+    )
     parser.add_argument("--momentum", type=float, default=d.momentum)
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
     parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)

@@ -55,6 +55,10 @@ class TrainConfig:
     epochs: int = 12
     batch_size: int = 32  # per process
     lr: float = 0.05
+    # An experiment: the stripe predictors' (ha*.hard_attn) rate is lr times this. Stripes
+    # that jump to the image's edge early stay there (tanh saturates); a smaller rate may let
+    # them move only once the features carry something to follow.
+    localisation_lr: float = 1.0
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "onecycle"
@@ -95,6 +99,10 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.localisation_lr > 0:
+            raise ValueError(
+                f"localisation_lr must be > 0 (a factor on lr), got {self.localisation_lr}"
+            )
 
 
 @dataclass
@@ -142,6 +150,17 @@ def loss_and_logits(
     return loss, heads[0]
 
 
+def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """SGD parameter groups: the stripe predictors at ``lr * localisation_lr``, the rest at lr."""
+    localisation, rest = [], []
+    for name, parameter in model.named_parameters():
+        (localisation if ".hard_attn." in f".{name}" else rest).append(parameter)
+    groups = [{"params": rest, "lr": config.lr}]
+    if localisation:
+        groups.append({"params": localisation, "lr": config.lr * config.localisation_lr})
+    return groups
+
+
 def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
@@ -152,7 +171,10 @@ def make_scheduler(
             return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
         # Warm up over a quarter of training (at least 2 steps), then anneal.
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=max(0.25, 2 / total)
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=total,
+            pct_start=max(0.25, 2 / total),
         )
     milestones = sorted(max(1, round(f * total)) for f in config.milestones)
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=config.gamma)
@@ -218,7 +240,7 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
         )
 
     optimizer = torch.optim.SGD(
-        model.parameters(),
+        parameter_groups(model, config),
         lr=config.lr,
         momentum=config.momentum,
         weight_decay=config.weight_decay,
