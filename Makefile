@@ -70,13 +70,11 @@ nbval-native: install
 nbval-second-path: install
 	$(SECOND_PATH) $(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
 
-# Re-run every lesson top to bottom in a fresh kernel and store its outputs.
+# Re-run lessons top to bottom, each in a fresh kernel, and store their outputs
+# (every lesson, or one: make execute NB=notebooks/08_does_attention_help.ipynb).
+NB ?= $(NOTEBOOKS)
 execute: install
-	@for nb in $(NOTEBOOKS); do \
-		echo "executing $$nb"; \
-		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
-	done
+	$(BIN)/python -m tools.execute $(NB)
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -89,3 +89,16 @@ def test_attention_measures_take_a_data_set_directly():
     assert measures["num_images"] == 8
     # At initialisation the eval-mode gate is flat, so the map ignores the person.
     assert [round(s["mass_ratio"], 3) for s in measures["soft"]] == [1.0, 1.0, 1.0]
+
+
+def test_shipped_evaluation_was_made_on_the_data_the_model_was_trained_for():
+    import json
+
+    from tutorial_utils import data_file
+
+    report = json.loads(data_file("hacnn_synthetic_evaluation.json").read_text())
+    settings = shipped_settings()
+    assert report["data_seed"] == settings["data_seed"]
+    assert report["data_options"] == settings["data_options"]
+    assert report["architecture"]["nchannels"] == list(settings["nchannels"])
+    assert report["rank1"] > 5 * report["initial"]["rank1"]

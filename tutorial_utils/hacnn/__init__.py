@@ -21,7 +21,10 @@ from .model import (
     NUM_REGIONS,
     STRIPE_SIZES,
     StageRecord,
+    block_output_size,
     check_hacnn_input,
+    check_input_size,
+    stripe_sizes,
 )
 from .soft_attention import ChannelAttention, SoftAttention, SpatialAttention
 
@@ -39,12 +42,15 @@ __all__ = [
     "SoftAttention",
     "SpatialAttention",
     "StageRecord",
+    "block_output_size",
     "check_hacnn_input",
+    "check_input_size",
     "check_state_dict",
     "crop_region",
     "default_stripe_centres",
     "load_checkpoint",
     "read_state_dict",
     "region_theta",
+    "stripe_sizes",
     "theta_to_boxes",
 ]

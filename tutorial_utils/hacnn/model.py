@@ -18,19 +18,130 @@ from .blocks import ConvBlock, InceptionA, InceptionB
 from .hard_attention import crop_region, region_theta
 from .harmonious import HarmoniousAttention
 
-INPUT_SIZE = (160, 64)  # (H, W) the local branch's stripe sizes are fixed for
+INPUT_SIZE = (160, 64)  # (H, W) the default, torchreid's and the paper's
 NUM_REGIONS = 4
-STRIPE_SIZES = ((24, 28), (12, 14), (6, 7))  # stripe size fed to each stage's local convs
+STRIPE_SIZES = ((24, 28), (12, 14), (6, 7))  # torchreid's stripe sizes at 160 x 64
+# The stage-1 stripe size at INPUT_SIZE; the stripe-size rule scales it with the input.
+STAGE1_STRIPE = STRIPE_SIZES[0]
+WIDTH_STEP = 16  # and the width a multiple of this
 
 
-def check_hacnn_input(x: torch.Tensor, where: str = "HACNN") -> None:
-    """Raise a clear error unless ``x`` is a float (N, 3, 160, 64) batch, naming what it got."""
-    check_feature_map(x, 3, where=where)
-    if tuple(x.shape[-2:]) != INPUT_SIZE:
+def _layer_output_size(layer: nn.Module, size: tuple[int, int]) -> tuple[int, int]:
+    """The (h, w) a Conv2d or pooling layer makes of (h, w), from its own settings."""
+
+    def pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+        return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+    kernel, stride, padding = pair(layer.kernel_size), pair(layer.stride), pair(layer.padding)
+    dilation = pair(getattr(layer, "dilation", 1))  # AvgPool2d has none
+    ceil_mode = getattr(layer, "ceil_mode", False)
+    out = []
+    for length, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True):
+        span = length + 2 * p - d * (k - 1) - 1
+        out.append((span + (s - 1 if ceil_mode else 0)) // s + 1)
+    return out[0], out[1]
+
+
+def block_output_size(block: nn.Module, size: tuple[int, int]) -> tuple[int, int]:
+    """The (h, w) a block makes of an (h, w) map, worked out from its layers' own settings.
+
+    Conv2d and pooling layers use the output-size formula
+    floor((h + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1; children named
+    ``stream*`` (the Inception units) run side by side and must agree, as they must for their
+    outputs to be concatenated; any other children run one after another; BatchNorm, ReLU and
+    the like keep the size. For InceptionB this is (ceil(h / 2), ceil(w / 2)).
+    """
+    if isinstance(block, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+        return _layer_output_size(block, size)
+    children = dict(block.named_children())
+    streams = [m for name, m in children.items() if name.startswith("stream")]
+    if not streams:
+        for child in children.values():
+            size = block_output_size(child, size)
+        return size
+    sizes = {block_output_size(stream, size) for stream in streams}
+    if len(sizes) != 1:
         raise ValueError(
-            f"{where} expects images of height x width = {INPUT_SIZE[0]} x {INPUT_SIZE[1]}, "
-            f"got {x.shape[-2]} x {x.shape[-1]}; resize first, "
-            "e.g. F.interpolate(x, size=(160, 64))"
+            f"the streams of {type(block).__name__} give different sizes {sorted(sizes)} "
+            f"for an input of {size[0]} x {size[1]}; they cannot be concatenated"
+        )
+    return sizes.pop()
+
+
+def check_input_size(input_size: object) -> tuple[int, int]:
+    """Return ``input_size`` as (H, W) if HA-CNN's stripe-size rule serves it, else raise.
+
+    Served: H a positive multiple of 32 and W a positive multiple of 16, e.g. 160 x 64,
+    256 x 128, 384 x 128, 224 x 96. The stem and three InceptionBs halve the map four times,
+    so multiples of 16 make every stage's map exactly 1/2, 1/4, 1/8, 1/16 of the image (no
+    rounded-up row or column overhanging it), and the height must also split the stage-3
+    input (H / 8 rows) into NUM_REGIONS = 4 stripes of whole rows: 8 * 4 = 32.
+    """
+    if (
+        not isinstance(input_size, tuple | list)
+        or len(input_size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_size)
+    ):
+        raise ValueError(f"input_size must be a pair of integers (H, W), got {input_size!r}")
+    height, width = input_size
+    height_step = 8 * NUM_REGIONS  # = HEIGHT_STEP for the model's 4 regions
+    problems = []
+    if height < height_step or height % height_step:
+        problems.append(
+            f"the height a positive multiple of {height_step} (the stage-3 input, H / 8 rows, "
+            f"is split into {NUM_REGIONS} stripes of whole rows)"
+        )
+    if width < WIDTH_STEP or width % WIDTH_STEP:
+        problems.append(
+            f"the width a positive multiple of {WIDTH_STEP} (the network halves the map four times)"
+        )
+    if problems:
+        raise ValueError(
+            f"HACNN cannot take input_size = {height} x {width}: expected "
+            + " and ".join(problems)
+            + f", e.g. {INPUT_SIZE[0]} x {INPUT_SIZE[1]} or 256 x 128"
+        )
+    return height, width
+
+
+def stripe_sizes(input_size: tuple[int, int] = INPUT_SIZE) -> tuple[tuple[int, int], ...]:
+    """The stripe size (h, w) each stage's local branch resizes its crops to, for an input size.
+
+    The rule: stage 1's stripe is torchreid's 24 x 28 scaled with the input,
+    (round(24 * H / 160), 28 * W / 64); each later stage's stripe is the size the shared
+    local InceptionB turns the previous stripe into, (ceil(h / 2), ceil(w / 2)), because
+    the previous stage's local output is added to it. At 160 x 64 this gives torchreid's
+    (24, 28), (12, 14), (6, 7); at 256 x 128, (38, 56), (19, 28), (10, 14).
+    Raises ValueError for a size ``check_input_size`` does not serve.
+    """
+    height, width = check_input_size(input_size)
+    # round half up in integers; with H a multiple of 32 the half never occurs
+    h1 = (2 * STAGE1_STRIPE[0] * height + INPUT_SIZE[0]) // (2 * INPUT_SIZE[0])
+    w1 = (2 * STAGE1_STRIPE[1] * width + INPUT_SIZE[1]) // (2 * INPUT_SIZE[1])
+    sizes = [(h1, w1)]
+    probe = InceptionB(4, 4)  # the size arithmetic does not depend on the channel counts
+    for _ in range(2):
+        sizes.append(block_output_size(probe, sizes[-1]))
+    return tuple(sizes)
+
+
+def check_hacnn_input(
+    x: torch.Tensor, where: str = "HACNN", input_size: tuple[int, int] = INPUT_SIZE
+) -> None:
+    """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``."""
+    check_feature_map(x, 3, where=where)
+    got = (int(x.shape[-2]), int(x.shape[-1]))
+    if got != tuple(input_size):
+        height, width = input_size
+        try:
+            check_input_size(got)
+            other = f", or build the model for it: HACNN(..., input_size={got})"
+        except ValueError:
+            other = ""
+        raise ValueError(
+            f"{where} expects images of height x width = {height} x {width}, "
+            f"got {got[0]} x {got[1]}; resize first, "
+            f"e.g. F.interpolate(x, size=({height}, {width})){other}"
         )
 
 
@@ -48,9 +159,14 @@ class StageRecord:
 class HACNN(nn.Module):
     """Harmonious Attention CNN for person re-identification.
 
-    (N, 3, 160, 64) -> eval: (N, 2 * feat_dim) features, each half L2-normalised
+    (N, 3, H, W) -> eval: (N, 2 * feat_dim) features, each half L2-normalised
     (only feat_dim without the local branch); train: (global logits, local logits), each
     (N, num_classes) (only global logits without the local branch).
+
+    ``input_size`` (H, W) is 160 x 64 by default, as in the paper and torchreid; other sizes
+    (H a multiple of 32, W of 16, e.g. 256 x 128) change only the stripe sizes the local
+    branch resizes its crops to (see ``stripe_sizes``), not the parameters or the
+    state_dict, so the same weights load at any size.
     """
 
     def __init__(
@@ -59,6 +175,7 @@ class HACNN(nn.Module):
         nchannels: tuple[int, int, int] = (128, 256, 384),
         feat_dim: int = 512,
         learn_region: bool = True,
+        input_size: tuple[int, int] = INPUT_SIZE,
     ) -> None:
         super().__init__()
         check_positive_int(num_classes, "num_classes")
@@ -67,6 +184,8 @@ class HACNN(nn.Module):
             raise ValueError(f"nchannels must have 3 entries (one per stage), got {nchannels!r}")
         c1, c2, c3 = nchannels
         self.learn_region = learn_region
+        self.input_size = check_input_size(input_size)
+        self.stripe_sizes = stripe_sizes(self.input_size)  # plain ints, nothing to save
         self.conv = ConvBlock(3, 32, 3, stride=2, padding=1)
 
         self.inception1 = nn.Sequential(InceptionA(32, c1), InceptionB(c1, c1))
@@ -105,24 +224,24 @@ class HACNN(nn.Module):
                 (self.inception1, self.inception2, self.inception3),
                 (self.ha1, self.ha2, self.ha3),
                 local,
-                STRIPE_SIZES,
+                self.stripe_sizes,
                 strict=True,
             )
         )
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error unless ``x`` is a float (N, 3, 160, 64) batch."""
-        check_hacnn_input(x)
+        """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``."""
+        check_hacnn_input(x, input_size=self.input_size)
 
     def forward_features(
         self, x: torch.Tensor, records: list[StageRecord] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(N, 3, 160, 64) -> global (N, feat_dim), local (N, feat_dim) or None.
+        """(N, 3, H, W) -> global (N, feat_dim), local (N, feat_dim) or None.
 
         Pass a list as ``records`` to receive one StageRecord per stage.
         """
         self.check_input(x)
-        stage_input = self.conv(x)  # (N, 32, 80, 32)
+        stage_input = self.conv(x)  # (N, 32, H / 2, W / 2)
         local: list[torch.Tensor | None] = [None] * NUM_REGIONS
         for inception, attention, local_conv, stripe_size in self._stages():
             features = inception(stage_input)

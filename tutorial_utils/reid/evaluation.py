@@ -86,6 +86,7 @@ def evaluate(
         "architecture": arch,
         "dataset": dataset,
         "data_seed": data_seed,
+        "data_options": dict(data_options or {}),
         "num_query": len(query),
         "num_gallery": len(gallery),
     }

@@ -1,0 +1,94 @@
+"""Execute lessons in place, each in a fresh kernel, and say how long each took.
+
+``python -m tools.execute notebooks/NN_topic.ipynb ...`` (``make execute`` runs it on every
+lesson, ``make execute NB=notebooks/08_does_attention_help.ipynb`` on one). Prints the wall time
+and the kernel's peak resident memory (Linux only) per notebook.
+
+Why not ``jupyter nbconvert --execute``: on a busy machine a kernel reply can arrive while the
+client sits in one long blocking poll and go unnoticed, so a cell after a widget waits out the
+whole timeout with the kernel idle. Polling in one-second slices avoids that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+POLL_SLICE_S = 1.0
+
+
+def poll_in_slices(client: NotebookClient, slice_s: float = POLL_SLICE_S) -> None:
+    """Make the kernel client's channels wait for replies in short slices."""
+    for name in ("shell_channel", "iopub_channel", "control_channel"):
+        channel = getattr(client.kc, name)
+        original = channel.get_msg
+
+        async def get_msg(timeout: float | None = None, _original=original):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = slice_s if deadline is None else deadline - time.monotonic()
+                try:
+                    return await _original(timeout=max(0.0, min(slice_s, left)))
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        channel.get_msg = get_msg
+
+
+def peak_memory_mb(pid: int) -> float | None:
+    """The process's peak resident memory (VmHWM) in MB, or None where /proc is missing."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.is_file():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def execute(path: Path, timeout: int = 900, kernel: str = "python3") -> tuple[float, float | None]:
+    """Run every cell of ``path`` top to bottom in a fresh kernel and store the outputs.
+
+    Returns (seconds, kernel peak memory in MB or None). A failing cell raises nbclient's
+    CellExecutionError (cells tagged ``raises-exception`` may fail, as in nbconvert).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(path.parent)}}
+    )
+    start = time.perf_counter()
+    with client.setup_kernel():
+        poll_in_slices(client)
+        client.reset_execution_trackers()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        process = getattr(client.km.provisioner, "process", None)
+        peak = peak_memory_mb(process.pid) if process is not None else None
+    nbformat.write(nb, path)
+    return time.perf_counter() - start, peak
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.execute", description=__doc__)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        seconds, peak = execute(path, args.timeout)
+        memory = "" if peak is None else f", kernel peak {peak:.0f} MB"
+        print(f"{path}: {seconds:.1f} s{memory}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
