@@ -173,10 +173,12 @@ def test_draw_attention_returns_what_it_drew(tiny_data):
     drawn = draw_attention(ax, build_variant("harmonious"), tiny_data.test, 3)
     assert drawn["label"] == tiny_data.test.labels[3].item()
     assert drawn["soft_map"].shape == (8, 8)
+    assert drawn["image"].get_clim() == (0.5, 1.0)  # one fixed scale for every canvas
+    assert drawn["image"].get_cmap().name == "magma"
     torch.testing.assert_close(drawn["box"], torch.tensor([16.0, 16.0, 48.0, 48.0]))
     assert len(ax.patches) == 2  # glimpse box and true digit box
     drawn = draw_attention(ax, build_variant("baseline"), tiny_data.test, 0)
-    assert drawn["box"] is None and drawn["soft_map"] is None
+    assert drawn["box"] is None and drawn["soft_map"] is None and drawn["image"] is None
     with pytest.raises(ValueError, match="index"):
         draw_attention(ax, build_variant("baseline"), tiny_data.test, 48)
     plt.close(fig)

@@ -50,10 +50,11 @@ def draw_attention(
 ) -> dict[str, object]:
     """Draw test canvas ``index`` with what ``model`` attends to; returns what was drawn.
 
-    The soft map (mean over channels) is drawn over the canvas on its full range [0.5, 1]
-    (blue 0.5, red 1), so a nearly flat map looks flat; the glimpse window is a solid
-    box, the true digit as a dashed white box. Returns "label", "prediction", "soft_map"
-    ((h, w) tensor or None) and "box" ((4,) pixel box x1, y1, x2, y2 or None).
+    The soft map (mean over channels) is drawn over the canvas in magma on its full range
+    [0.5, 1], the same scale on every canvas, so a nearly flat map looks flat; the glimpse
+    window is a solid box, the true digit a dashed white box. Returns "label", "prediction",
+    "soft_map" ((h, w) tensor or None), "box" ((4,) pixel box x1, y1, x2, y2 or None) and
+    "image" (the map's AxesImage, for a colour bar, or None).
     """
     if not 0 <= index < len(split):
         raise ValueError(f"index must lie in 0..{len(split) - 1}, got {index}")
@@ -66,10 +67,13 @@ def draw_attention(
     label = int(split.labels[index].item())
     soft_map = model.last["soft_map"][0].mean(dim=0) if "soft_map" in model.last else None
     title = f"{model.variant}: says {prediction} (is {label})"
+    drawn_map = None
     if soft_map is None:
         show_image(ax, image, title)
     else:
-        overlay_map(ax, image, soft_map, alpha=0.45, title=title, vmin=0.5, vmax=1.0)
+        drawn_map = overlay_map(
+            ax, image, soft_map, alpha=0.55, cmap="magma", title=title, vmin=0.5, vmax=1.0
+        )
     box = None
     if "theta" in model.last:
         box = theta_to_boxes(model.last["theta"][0], size, size)
@@ -81,4 +85,10 @@ def draw_attention(
             (x - half - 0.5, y - half - 0.5), digit_size, digit_size, fill=False, ls="--", ec="w"
         )
     )
-    return {"label": label, "prediction": prediction, "soft_map": soft_map, "box": box}
+    return {
+        "label": label,
+        "prediction": prediction,
+        "soft_map": soft_map,
+        "box": box,
+        "image": drawn_map,
+    }
