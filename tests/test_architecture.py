@@ -23,6 +23,7 @@ MAY_IMPORT = {
     "digits": {"digits", "hacnn", "common"},
     "explore": {"explore", "hacnn", "common"},
     "reid": {"reid", "hacnn", "common"},  # re-identification: data, training, evaluation
+    "explain": {"explain", "hacnn", "common"},  # Grad-CAM and activation maps; only lessons use it
     "bench": {"bench", "infer", "hacnn", "common"},
 }
 NOT_CODE = {"data"}  # package data: photos, weights and their README
@@ -119,6 +120,19 @@ def test_imports_point_down_only(room: str, path: Path):
     )
     upward = imported - MAY_IMPORT[room]
     assert not upward, f"{path.relative_to(ROOT)} ({room}) imports {sorted(upward)}"
+
+
+# Rooms that only the lessons import: no other room and not the package's __init__.
+LESSONS_ONLY = {"explain"}
+
+
+def test_lesson_only_rooms_are_imported_by_no_room_and_not_by_the_package():
+    importers = {
+        room for room, allowed in MAY_IMPORT.items() if allowed & LESSONS_ONLY
+    } - LESSONS_ONLY
+    assert not importers, f"MAY_IMPORT lets {sorted(importers)} import {sorted(LESSONS_ONLY)}"
+    found = _rooms_imported(PACKAGE / "__init__.py") & LESSONS_ONLY
+    assert not found, f"tutorial_utils/__init__.py imports {sorted(found)}; only lessons may"
 
 
 def test_the_rule_sees_relative_absolute_and_top_level_imports():

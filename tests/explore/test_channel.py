@@ -20,6 +20,7 @@ from tutorial_utils.explore import (
     channel_attention_parameters,
     channel_weights,
     explore_channel_weights,
+    network_channel_weights,
     stage_features,
 )
 
@@ -157,3 +158,73 @@ def test_calibrate_must_be_bool_and_needs_two_photos():
         stage_features(("astronaut",))
     with pytest.raises(ValueError, match="at least 2"):
         channel_weights(torch.rand(1, 64, 5, 5), 16)
+
+
+@pytest.fixture(scope="module")
+def networks():
+    from tutorial_utils.reid import shipped_model
+
+    return {"trained": shipped_model(True), "initial": shipped_model(False)}
+
+
+@pytest.fixture(scope="module")
+def pedestrians():
+    from tutorial_utils.reid import shipped_pedestrians
+
+    data = shipped_pedestrians("query", num_test_ids=2)
+    return {f"pedestrian {i}": data[i]["img"] for i in range(2)}
+
+
+def test_network_channel_weights_are_the_networks_own(networks):
+    model = networks["trained"]
+    pictures, batch = hacnn_batch(sample_image_names())
+    weights = network_channel_weights(model, pictures)
+    records = []
+    with torch.no_grad():
+        model.forward_features(batch, records)
+        expected = model.ha2.soft_attn.channel_attn(records[1].features).flatten(1)
+    assert [tuple(w.shape) for w in weights] == [(5, 32), (5, 64), (5, 96)]
+    torch.testing.assert_close(weights[1], expected)
+
+
+def test_switch_between_trained_and_initial(networks, pedestrians):
+    kwargs = {"model": networks, "images": pedestrians, "reduction_rate": None}
+    trained = explore_channel_weights("pedestrian 1", 1, network="trained", **kwargs)
+    initial = explore_channel_weights("pedestrian 1", 1, network="initial", **kwargs)
+    assert trained["channels"] == initial["channels"] == 32
+    assert trained["reduction_rate"] == 16
+    assert trained["all_weights"].shape == (7, 32)  # five photos and two pedestrians
+    assert (trained["weights"] - initial["weights"]).abs().max() > 0.1
+    assert "trained" in trained["network"] and "initial" in initial["network"]
+    # the network at initialisation has fresh BatchNorm statistics: weights ignore the image
+    assert initial["spread_across_images"] < 0.01 < trained["spread_across_images"]
+    plt.close("all")
+
+
+def test_single_model_is_drawn_as_given(networks):
+    one = explore_channel_weights("camera", 3, model=networks["trained"])
+    both = explore_channel_weights("camera", 3, model=networks, network="trained")
+    torch.testing.assert_close(one["weights"], both["weights"])
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"network": "final"}, "network='final' is not one of the networks given: 'trained'"),
+        ({"network": None}, "network=None is not one of"),
+        ({"network": "trained", "reduction_rate": 8}, "reduction_rate=8 differs"),
+        ({"network": "trained", "images": {"camera": torch.rand(3, 160, 64)}}, "'camera'"),
+        ({"network": "trained", "images": {"x": torch.rand(3, 16, 6)}}, r"\(3, 160, 64\)"),
+    ],
+)
+def test_network_switch_rejects_bad_values(networks, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        explore_channel_weights("astronaut", 1, model=networks, **kwargs)
+
+
+def test_network_needs_a_model_and_the_input_must_exist(networks):
+    with pytest.raises(ValueError, match="network='trained' without a model"):
+        explore_channel_weights("astronaut", 1, network="trained")
+    with pytest.raises(ValueError, match="image_name='pedestrian 9'"):
+        explore_channel_weights("pedestrian 9", 1, model=networks, network="initial")

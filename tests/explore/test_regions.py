@@ -53,3 +53,46 @@ def test_bad_scale_raises(kwargs: dict, word: str) -> None:
 def test_bad_image_raises() -> None:
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         explore_region(torch.zeros(1, 3, 8, 8))
+
+
+def pedestrian_stripes():
+    from tutorial_utils.reid import shipped_model, shipped_pedestrians, stage_maps
+
+    item = shipped_pedestrians("query", num_test_ids=1)[0]
+    boxes = {
+        name: stage_maps(shipped_model(name == "trained"), item["img"][None])[0].boxes[0]
+        for name in ("trained", "initial")
+    }
+    return item, boxes
+
+
+def test_network_stripes_are_drawn_and_trained_differs() -> None:
+    item, boxes = pedestrian_stripes()
+    assert (boxes["trained"] - boxes["initial"]).abs().max().item() > 1.0
+    fig = plt.figure()
+    for name in ("trained", "initial"):
+        out = explore_region(item["img"], stripes=boxes, network=name, parts=item["parts"], fig=fig)
+        assert torch.equal(out["stripes"], boxes[name]) and out["network"] == name
+        assert fig.axes[0].get_title().startswith(name)
+        # 3 dotted part boxes, 4 dashed stripes, then the yellow region
+        assert len(fig.axes[0].patches) == 3 + 4 + 1
+    plt.close(fig)
+
+
+def test_initial_stripes_sit_where_tanh_puts_the_bias() -> None:
+    _, boxes = pedestrian_stripes()
+    centres = (boxes["initial"][:, 1] + boxes["initial"][:, 3]) / 2  # pixel rows, image 160 high
+    expected = (torch.tanh(torch.tensor([-0.75, -0.25, 0.25, 0.75])) + 1) * 80
+    torch.testing.assert_close(centres, expected)
+
+
+def test_bad_network_or_missing_stripes_raise() -> None:
+    item, boxes = pedestrian_stripes()
+    with pytest.raises(ValueError, match=r"network must be one of .* got 'best'"):
+        explore_region(item["img"], stripes=boxes, network="best")
+    with pytest.raises(ValueError, match="needs stripes"):
+        explore_region(item["img"], network="trained")
+    with pytest.raises(ValueError, match=r"stripes\['trained'\] must be \(T, 4\)"):
+        explore_region(item["img"], stripes={"trained": boxes["trained"][0]}, network="trained")
+    with pytest.raises(ValueError, match=r"parts must be \(K, 4\)"):
+        explore_region(item["img"], parts=torch.zeros(4))

@@ -8,7 +8,12 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from tutorial_utils.explore import explore_soft_channel, soft_maps_for_photos
+from tutorial_utils.explore import (
+    NETWORKS,
+    explore_soft_channel,
+    network_soft_maps,
+    soft_maps_for_photos,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +69,78 @@ def test_needs_one_sample(photo_maps):
         explore_soft_channel(pictures[0], maps, 0)
     with pytest.raises(ValueError, match="names is empty"):
         soft_maps_for_photos([])
+
+
+@pytest.fixture(scope="module")
+def pedestrian_maps():
+    from tutorial_utils.reid import shipped_model, shipped_pedestrians
+
+    data = shipped_pedestrians("query", num_test_ids=2)
+    images = torch.stack([data[i]["img"] for i in range(2)])
+    maps = {
+        name: network_soft_maps(shipped_model(name == "trained"), images, stage=1)
+        for name in NETWORKS
+    }
+    return images, maps
+
+
+def test_network_maps_shape_range_and_trained_differs(pedestrian_maps):
+    _, maps = pedestrian_maps
+    for gate in maps.values():
+        assert tuple(gate.shape) == (2, 32, 40, 16)
+        assert gate.min().item() >= 0.5 and gate.max().item() <= 1.0
+    assert (maps["trained"] - maps["initial"]).abs().max().item() > 0.1
+
+
+def test_network_maps_restore_train_mode(pedestrian_maps):
+    from tutorial_utils.reid import shipped_model
+
+    images, maps = pedestrian_maps
+    model = shipped_model(True).train()
+    again = network_soft_maps(model, images, stage=1)
+    assert model.training  # the caller's mode comes back
+    torch.testing.assert_close(again, maps["trained"])  # computed in eval mode all the same
+
+
+def test_network_choice_draws_that_network(pedestrian_maps):
+    images, maps = pedestrian_maps
+    fig = Figure()
+    both = {name: gate[0] for name, gate in maps.items()}
+    for name in NETWORKS:
+        drawn = explore_soft_channel(images[0], both, 3, network=name, fig=fig)
+        torch.testing.assert_close(drawn["map"], maps[name][0, 3])
+        assert drawn["network"] == name and fig.axes[0].get_title().startswith(name)
+        assert fig.axes[0].images[-1].get_cmap().name == "magma"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"network": "random"}, r"network must be one of \('trained', 'initial'\), got 'random'"),
+        ({"network": None}, r"network must be one of .* got None"),
+    ],
+)
+def test_bad_network_names_the_value(pedestrian_maps, kwargs, message):
+    images, maps = pedestrian_maps
+    with pytest.raises(ValueError, match=message):
+        explore_soft_channel(images[0], {k: v[0] for k, v in maps.items()}, 0, **kwargs)
+
+
+def test_network_needs_a_dict_and_its_entry(pedestrian_maps):
+    images, maps = pedestrian_maps
+    with pytest.raises(ValueError, match="soft_map is a single tensor"):
+        explore_soft_channel(images[0], maps["trained"][0], 0, network="trained")
+    with pytest.raises(
+        ValueError, match=r"no 'initial' entry in the maps; they hold \['trained'\]"
+    ):
+        explore_soft_channel(images[0], {"trained": maps["trained"][0]}, 0, network="initial")
+
+
+def test_network_maps_bad_input(pedestrian_maps):
+    from tutorial_utils.reid import shipped_model
+
+    images, _ = pedestrian_maps
+    with pytest.raises(ValueError, match="stage must be one of"):
+        network_soft_maps(shipped_model(False), images, stage=4)
+    with pytest.raises(ValueError, match=r"images must be a \(N, 3, 160, 64\) tensor"):
+        network_soft_maps(shipped_model(False), images[0], stage=1)

@@ -39,10 +39,12 @@ def test_draw_returns_what_it_drew_and_changes_with_stage(model):
     assert one["stage"] == 1 and one["image"] == "astronaut"
     assert one["shape"] == (40, 16)
     assert one["min"] <= one["max"]
-    assert len(fig.axes) == 2 and "stage 1" in fig.axes[0].get_title()
+    # the image, the map and its colour bar
+    assert len(fig.axes) == 3 and "stage 1" in fig.axes[1].get_title()
+    assert fig.axes[1].images[-1].get_cmap().name == "magma"
     three = explore_spatial_map("astronaut", 3, model, fig=fig)
     assert three["shape"] == (10, 4)
-    assert len(fig.axes) == 2  # the figure is redrawn, not stacked
+    assert len(fig.axes) == 3  # the figure is redrawn, not stacked
     other = explore_spatial_map("camera", 1, model)
     assert not torch.equal(other["channel_mean"], one["channel_mean"])
 
@@ -98,3 +100,58 @@ def test_draw_reports_the_statistics_and_a_map_that_varies(model):
     b = explore_spatial_map("coffee", 2, model)["spatial"]
     assert float((a - b).abs().max()) > 0.1
     assert explore_spatial_map("astronaut", 1, seeded_hacnn(seed=0))["statistics"] == "fresh"
+
+
+@pytest.fixture(scope="module")
+def networks():
+    from tutorial_utils.reid import shipped_model
+
+    return {"trained": shipped_model(True), "initial": shipped_model(False)}
+
+
+@pytest.fixture(scope="module")
+def extra_images():
+    from tutorial_utils.reid import shipped_pedestrians
+
+    data = shipped_pedestrians("query", num_test_ids=2)
+    return {"pedestrian 0": data[0]["img"], "blank": torch.full((3, 160, 64), 0.5)}
+
+
+def test_switch_between_trained_and_initial(networks, extra_images):
+    fig = Figure()
+    kwargs = {"images": extra_images, "fig": fig}
+    trained = explore_spatial_map("pedestrian 0", 1, networks, network="trained", **kwargs)
+    assert "trained" in fig._suptitle.get_text()
+    initial = explore_spatial_map("pedestrian 0", 1, networks, network="initial", **kwargs)
+    assert "initial" in fig._suptitle.get_text()
+    assert trained["shape"] == initial["shape"] == (40, 16)
+    assert float((trained["spatial"] - initial["spatial"]).abs().max()) > 0.1
+    # one colour scale from 0 to the network's largest value over every input
+    _, batch = hacnn_batch(sample_image_names())
+    ours = spatial_maps_by_stage(networks["trained"], batch)[1]["spatial"]
+    assert trained["vmin"] == 0.0 and trained["vmax"] >= float(ours.max())
+    low, high = fig.axes[1].images[-1].get_clim()
+    assert (low, high) == (0.0, initial["vmax"])
+
+
+def test_blank_input_is_an_input_like_the_others(networks, extra_images):
+    blank = explore_spatial_map("blank", 3, networks, network="trained", images=extra_images)
+    assert blank["image"] == "blank" and blank["shape"] == (10, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"network": "final"}, "network='final' is not one of the networks given: 'trained'"),
+        ({"network": None}, "network=None is not one of"),
+        ({"network": "trained", "images": {"x": torch.rand(3, 16, 6)}}, r"\(3, 160, 64\)"),
+    ],
+)
+def test_network_switch_rejects_bad_values(networks, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        explore_spatial_map("astronaut", 1, networks, **kwargs)
+
+
+def test_network_name_needs_a_mapping(model):
+    with pytest.raises(ValueError, match="network='trained' chooses from a mapping"):
+        explore_spatial_map("astronaut", 1, model, network="trained")

@@ -74,3 +74,59 @@ def test_bad_choices_raise(setup: tuple, kwargs: dict, word: str) -> None:
 def test_collect_needs_hacnn() -> None:
     with pytest.raises(TypeError, match="HACNN"):
         collect_stages(torch.nn.Identity(), torch.rand(1, 3, 160, 64))
+
+
+@pytest.fixture(scope="module")
+def two_networks(setup: tuple) -> tuple:
+    """The module's network as "initial", and a copy whose stage-2 hard attention and soft
+    gate were changed as "trained": the switch must show the one asked for."""
+    records, pictures = setup
+    torch.manual_seed(1)
+    other = HACNN(num_classes=3, nchannels=(16, 32, 48), feat_dim=8)
+    with torch.no_grad():
+        other.ha2.hard_attn.fc.bias.add_(0.3)  # stripes move down
+    other_records = collect_stages(other, pictures)
+    return {"trained": other_records, "initial": records}, pictures
+
+
+def test_switch_picks_the_network(two_networks: tuple) -> None:
+    by_network, pictures = two_networks
+    fig = plt.figure()
+    for name in ("trained", "initial"):
+        out = explore_stage(by_network, pictures, stage=2, image_index=1, network=name, fig=fig)
+        assert out["network"] == name
+        expected = by_network[name][1]
+        torch.testing.assert_close(out["soft_map"], expected.soft_map[1].mean(dim=0))
+        torch.testing.assert_close(out["translations"], expected.translations[1])
+    trained = explore_stage(by_network, pictures, stage=2, network="trained", fig=fig)
+    initial = explore_stage(by_network, pictures, stage=2, network="initial", fig=fig)
+    assert not torch.equal(trained["boxes"], initial["boxes"])
+    # the first network is the default, as a plain list has no name
+    assert explore_stage(by_network, pictures, fig=fig)["network"] == "trained"
+    assert explore_stage(by_network["initial"], pictures, fig=fig)["network"] is None
+    plt.close(fig)
+
+
+def test_one_fixed_colour_scale_and_a_colour_bar(two_networks: tuple) -> None:
+    by_network, pictures = two_networks
+    out = explore_stage(by_network, pictures, stage=1, network="initial")
+    fig = out["figure"]
+    heat = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name == "magma"]
+    assert len(heat) == 1
+    assert heat[0].get_clim() == (0.5, 1.0)
+    assert len(fig.axes) == 4  # three panels and the colour bar
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("network", "records_as", "word"),
+    [
+        ("final", "dict", r"network must be one of \['trained', 'initial'\], got 'final'"),
+        ("trained", "list", "needs records as a dict"),
+    ],
+)
+def test_bad_network_raises(two_networks: tuple, network: str, records_as: str, word: str) -> None:
+    by_network, pictures = two_networks
+    records = by_network if records_as == "dict" else by_network["initial"]
+    with pytest.raises(ValueError, match=word):
+        explore_stage(records, pictures, network=network)

@@ -138,3 +138,20 @@ def test_a_256x128_model_given_a_160x64_batch_names_both_sizes():
     net = HACNN(num_classes=3, input_size=(256, 128), **SMALL).eval()
     with pytest.raises(ValueError, match=r"256 x 128, got 160 x 64"):
         net(torch.randn(1, 3, 160, 64))
+
+
+def test_the_stripe_rule_draws_no_random_numbers():
+    """Seeded networks must get the same weights whatever size they are built for."""
+    from tutorial_utils.hacnn.model import stripe_sizes
+
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    stripe_sizes((256, 128))
+    torch.testing.assert_close(torch.rand(4), expected)
+    torch.manual_seed(0)
+    small = HACNN(10, nchannels=(32, 64, 96), feat_dim=64)
+    torch.manual_seed(0)
+    large = HACNN(10, nchannels=(32, 64, 96), feat_dim=64, input_size=(256, 128))
+    for (name, a), b in zip(small.state_dict().items(), large.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)

@@ -12,21 +12,30 @@ from .channel import (
     channel_attention_parameters,
     channel_weights,
     explore_channel_weights,
+    network_channel_weights,
     stage_features,
 )
 from .convblock import EXPLORER_SIZE, conv_output_size, explore_convblock, explorer_image
 from .regions import explore_region
-from .soft import explore_soft_channel, soft_maps_for_photos
+from .soft import (
+    NETWORKS,
+    check_network,
+    explore_soft_channel,
+    network_soft_maps,
+    soft_maps_for_photos,
+)
 from .spatial import explore_spatial_map, seeded_hacnn, spatial_maps_by_stage
 from .stages import collect_stages, explore_stage
 
 __all__ = [
     "EXPLORER_SIZE",
+    "NETWORKS",
     "REDUCTION_RATES",
     "STAGES",
     "channel_attention_parameters",
     "channel_weights",
     "check_alpha",
+    "check_network",
     "check_stage",
     "collect_stages",
     "conv_output_size",
@@ -37,6 +46,8 @@ __all__ = [
     "explore_spatial_map",
     "explore_stage",
     "explorer_image",
+    "network_channel_weights",
+    "network_soft_maps",
     "prepare_figure",
     "seeded_hacnn",
     "soft_maps_for_photos",

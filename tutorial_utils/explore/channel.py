@@ -1,27 +1,34 @@
-"""Lesson 02's explorer: channel-attention weights of HA-CNN's stage features on real photos.
+"""Lesson 02's explorer: channel-attention weights of HA-CNN's stage features, per image.
 
-The HA-CNN and the ChannelAttention are built with seeded random weights and run in eval
-mode, so the bars show what an untrained network computes, not what a trained one attends to.
-By default both first get BatchNorm running statistics measured on the photos
-(tutorial_utils.calibrate_batchnorm): with the fresh statistics (mean 0, variance 1) the
-weights barely depend on the photo. Only statistics are measured; no weight is trained.
+Two sources of weights:
+- a network the caller gives (``model=``, one HACNN or a mapping such as {"trained": ...,
+  "initial": ...} with ``network=`` choosing one): the weights are that network's own
+  ``ha{stage}.soft_attn.channel_attn`` on its own stage features, for the bundled photos and
+  any named images the caller adds (synthetic pedestrians, say). The lesson passes the shipped
+  trained HA-CNN and the same network at initialisation; this room does not load them itself.
+- without ``model``: a seeded full-width HA-CNN and a ChannelAttention(C, r) of any
+  reduction rate r, both with random weights, in eval mode. By default both first get
+  BatchNorm statistics measured on the photos (tutorial_utils.calibrate_batchnorm): with the
+  fresh statistics (mean 0, variance 1) the weights barely depend on the photo. Only
+  statistics are measured; no weight is trained.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm
-from ..common.images import hacnn_batch, sample_image_names
+from ..common.images import hacnn_batch, normalize, sample_image_names
 from ..common.plotting import show_image
 from ..common.validation import check_bool, check_positive_int
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
 from .base import STAGES, check_sample_name, check_stage, prepare_figure
+from .spatial import check_input_name, explorer_inputs, pick_network
 
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels
 
@@ -89,14 +96,37 @@ def channel_weights(
         return attention(features).flatten(1)
 
 
+def network_channel_weights(model: HACNN, pictures: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A network's own channel weights at each stage, in eval mode, without gradients.
+
+    ``pictures`` (N, 3, 160, 64) in [0, 1] (ImageNet-normalised here, as in training) ->
+    one (N, C) tensor per stage, C the stage's width: ``ha{i}.soft_attn.channel_attn`` applied
+    to the stage's features (the Inception output the attention sees).
+    """
+    if not isinstance(model, HACNN):
+        raise TypeError(f"model must be an HACNN, got {type(model).__name__}")
+    model.eval()
+    records: list[StageRecord] = []
+    with torch.no_grad():
+        model.forward_features(normalize(pictures), records)
+        return tuple(
+            getattr(model, f"ha{stage}").soft_attn.channel_attn(record.features).flatten(1)
+            for stage, record in zip(STAGES, records, strict=True)
+        )
+
+
 def explore_channel_weights(
     image_name: str,
     stage: int,
-    reduction_rate: int,
+    reduction_rate: int | None = 16,
     seed: int = 0,
     fig: Figure | None = None,
     features: Sequence[torch.Tensor] | None = None,
     calibrate: bool = True,
+    *,
+    model: HACNN | Mapping[str, HACNN] | None = None,
+    network: str | None = None,
+    images: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, object]:
     """Draw one photo, its per-channel weights at one stage, and how they differ between photos.
 
@@ -106,13 +136,50 @@ def explore_channel_weights(
     order, as stage_features returns them; computed (and cached) when None.
     ``calibrate``: measure BatchNorm statistics on the photos (network and ChannelAttention)
     before computing the weights; with False the fresh statistics make all photos look alike.
+    ``model``: draw the weights of a given network instead (one HACNN, or a mapping
+    {name: HACNN} with ``network`` naming one), on the bundled photos plus ``images`` (named
+    (3, 160, 64) images in [0, 1]); ``reduction_rate`` must then be None or the network's own,
+    and ``seed``, ``features`` and ``calibrate`` are not used.
     Returns {"channels", "reduction_rate", "parameters", "weights" (C,) tensor, "deviation"
-    (C,) tensor, "feature_shape", "top_channels" (5 largest weights, largest first),
-    "zero_fraction", "figure"}.
+    (C,) tensor, "all_weights" (N, C) for every input, "spread_across_images" (the std over
+    the inputs, averaged over channels), "feature_shape" (None with ``model``),
+    "top_channels" (5 largest weights, largest first), "zero_fraction", "network" (a label),
+    "figure"}.
     """
-    check_sample_name(image_name)
     check_stage(stage)
     check_bool(calibrate, "calibrate")
+    if model is not None:
+        chosen, label = pick_network(model, network)
+        names, pictures = explorer_inputs(images)
+        check_input_name(image_name, names)
+        all_weights = network_channel_weights(chosen, pictures)[stage - 1]  # (N, C)
+        attention = getattr(chosen, f"ha{stage}").soft_attn.channel_attn
+        channels = all_weights.shape[1]
+        own_rate = channels // attention.conv1.conv.out_channels
+        if reduction_rate is not None and reduction_rate != own_rate:
+            raise ValueError(
+                f"reduction_rate={reduction_rate} differs from the given network's own "
+                f"reduction rate {own_rate} at stage {stage}; pass None or {own_rate}"
+            )
+        return _draw_weights(
+            image_name,
+            names,
+            pictures,
+            all_weights,
+            stage,
+            own_rate,
+            label,
+            fig,
+            feature_shape=None,
+        )
+    if network is not None or images is not None:
+        raise ValueError(
+            "network= and images= choose among networks given with model=; "
+            f"got network={network!r} without a model"
+        )
+    if reduction_rate is None:
+        reduction_rate = 16
+    check_sample_name(image_name)
     names = sample_image_names()
     if features is None:
         features = stage_features(tuple(names), seed, calibrate)
@@ -122,13 +189,41 @@ def explore_channel_weights(
             f"got {len(features)} tensors with batch size {features[0].shape[0]}"
         )
     features_all = features[stage - 1]
-    index = names.index(image_name)
     channels = features_all.shape[1]
     if channels % reduction_rate != 0:
         raise ValueError(
             f"reduction_rate={reduction_rate} does not divide stage {stage}'s {channels} channels"
         )
     all_weights = channel_weights(features_all, reduction_rate, seed, calibrate)  # (N, C)
+    pictures, _ = hacnn_batch(names)
+    label = f"random weights, {'measured' if calibrate else 'fresh'} BatchNorm statistics"
+    return _draw_weights(
+        image_name,
+        names,
+        pictures,
+        all_weights,
+        stage,
+        reduction_rate,
+        label,
+        fig,
+        feature_shape=(1, *features_all.shape[1:]),
+    )
+
+
+def _draw_weights(
+    image_name: str,
+    names: list[str],
+    pictures: torch.Tensor,
+    all_weights: torch.Tensor,
+    stage: int,
+    reduction_rate: int,
+    label: str,
+    fig: Figure | None,
+    feature_shape: tuple[int, ...] | None,
+) -> dict[str, object]:
+    """Draw one input, its weights (C,) and their difference from the mean over all inputs."""
+    index = names.index(image_name)
+    channels = all_weights.shape[1]
     weights = all_weights[index]  # (C,)
     deviation = weights - all_weights.mean(dim=0)
     parameters = channel_attention_parameters(channels, reduction_rate)
@@ -138,19 +233,17 @@ def explore_channel_weights(
     ax_image = fig.add_subplot(grid[:, 0])
     ax_bars = fig.add_subplot(grid[0, 1:])
     ax_dev = fig.add_subplot(grid[1, 1:], sharex=ax_bars)
-    pictures, _ = hacnn_batch([image_name])
-    show_image(ax_image, pictures[0], image_name)
+    show_image(ax_image, pictures[index], image_name)
     ax_bars.bar(range(channels), weights.numpy(), width=1.0, color="tab:blue")
     ax_bars.set_xlim(-0.5, channels - 0.5)
     ax_bars.set_ylabel("weight (>= 0)")
     ax_dev.bar(range(channels), deviation.numpy(), width=1.0, color="tab:orange")
     ax_dev.set_xlabel("channel")
-    ax_dev.set_ylabel("minus mean\nover photos")
+    ax_dev.set_ylabel(f"minus mean over\n{len(names)} inputs")
     ax_bars.set_title(
         f"stage {stage}: {channels} channels, r={reduction_rate} "
         f"({channels} -> {channels // reduction_rate} -> {channels}), "
-        f"{parameters:,} parameters (random weights, "
-        f"{'measured' if calibrate else 'fresh'} BatchNorm statistics)",
+        f"{parameters:,} parameters ({label})",
         fontsize=10,
     )
     fig.tight_layout()
@@ -161,8 +254,11 @@ def explore_channel_weights(
         "parameters": parameters,
         "weights": weights,
         "deviation": deviation,
-        "feature_shape": (1, *features_all.shape[1:]),
+        "all_weights": all_weights,
+        "spread_across_images": float(all_weights.std(dim=0).mean()),
+        "feature_shape": feature_shape,
         "top_channels": top.tolist(),
         "zero_fraction": float((weights == 0).float().mean()),
+        "network": label,
         "figure": fig,
     }

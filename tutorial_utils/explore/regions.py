@@ -1,13 +1,18 @@
-"""Lesson 05's explorer: one region (tx, ty, sx, sy) drawn on a photo, next to its crop."""
+"""Lesson 05's explorer: one region (tx, ty, sx, sy) drawn on a photo, next to its crop, with
+the stripes of the trained or the initial network and the true part boxes when given."""
 
 from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from ..common.plotting import draw_boxes, show_image
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
 from .base import prepare_figure
+from .soft import choose_network
+
+STRIPE_COLORS = ["red", "orange", "cyan", "lime"]
 
 
 def explore_region(
@@ -17,13 +22,21 @@ def explore_region(
     sx: float = 1.0,
     sy: float = 0.25,
     fig: Figure | None = None,
+    *,
+    stripes: dict[str, torch.Tensor] | None = None,
+    network: str | None = None,
+    parts: torch.Tensor | None = None,
 ) -> dict[str, object]:
     """Draw the region with centre (tx, ty) and half-size (sx, sy) on ``image`` and its crop.
 
     image (3, H, W) in [0, 1]; tx, ty in normalised coordinates ([-1, 1] spans the image);
     sx, sy > 0 (sx = 1, sy = 0.25 is one HA-CNN stripe: full width, a quarter of the height).
+    ``stripes`` {"trained": (T, 4), "initial": (T, 4)}: a network's stripe boxes in pixels for
+    this image; ``network`` ("trained" or "initial") chooses which are drawn (dashed, coloured).
+    ``parts`` (K, 4): true part boxes in pixels, drawn dashed in white.
     Returns theta (2, 3), box (4,) in pixels (x1, y1, x2, y2), crop (3, h, w) at the box's
-    own pixel size, inside (fraction of the box that lies in the image) and the figure.
+    own pixel size, inside (fraction of the box that lies in the image), stripes (T, 4) or
+    None, network and the figure.
     """
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
@@ -31,6 +44,17 @@ def explore_region(
     for name, value in (("sx", sx), ("sy", sy)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise ValueError(f"{name} must be > 0 (a half-size in normalised units), got {value!r}")
+    chosen = None
+    if stripes is not None:
+        chosen = choose_network(stripes, network).detach().float().cpu()
+        if chosen.ndim != 2 or chosen.shape[1] != 4:
+            raise ValueError(
+                f"stripes[{network!r}] must be (T, 4) pixel boxes, got {tuple(chosen.shape)}"
+            )
+    elif network is not None:
+        raise ValueError(f"network={network!r} needs stripes {{'trained': ..., 'initial': ...}}")
+    if parts is not None and (parts.ndim != 2 or parts.shape[1] != 4):
+        raise ValueError(f"parts must be (K, 4) pixel boxes, got {tuple(parts.shape)}")
     image = image.detach().float().cpu()
     height, width = image.shape[-2:]
     theta = torch.tensor([[sx, 0.0, tx], [0.0, sy, ty]], dtype=torch.float32)
@@ -48,6 +72,25 @@ def explore_region(
     show_image(ax_image, image, f"tx={tx:.2f} ty={ty:.2f} sx={sx:.2f} sy={sy:.2f}")
     ax_image.set_xlim(-0.5, width - 0.5)
     ax_image.set_ylim(height - 0.5, -0.5)
+    if parts is not None:
+        for x0, y0, x1_, y1_ in parts.tolist():
+            ax_image.add_patch(
+                Rectangle((x0 - 0.5, y0 - 0.5), x1_ - x0, y1_ - y0, fill=False, ec="white", ls=":")
+            )
+    if chosen is not None:
+        draw_boxes(ax_image, chosen, colors=STRIPE_COLORS, labels=True)
+        for patch in ax_image.patches[-len(chosen) :]:
+            patch.set_linestyle("--")
+            patch.set_linewidth(1.2)
+        ax_image.set_title(f"{network} stripes; yellow: tx={tx:.2f} ty={ty:.2f}", fontsize=9)
     draw_boxes(ax_image, box[None], colors=["yellow"], labels=False)
     show_image(ax_crop, crop, f"crop {out_size[0]}x{out_size[1]}, {inside:.0%} inside")
-    return {"theta": theta, "box": box, "crop": crop, "inside": inside, "figure": fig}
+    return {
+        "theta": theta,
+        "box": box,
+        "crop": crop,
+        "inside": inside,
+        "stripes": chosen,
+        "network": network,
+        "figure": fig,
+    }

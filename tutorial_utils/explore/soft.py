@@ -1,18 +1,36 @@
-"""Lesson 04's explorer: one channel of a soft attention map over a photograph."""
+"""Lesson 04's explorer: one channel of a soft attention map over a photograph or a pedestrian."""
 
 from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
 
-from ..common.images import hacnn_batch
+from ..common.images import hacnn_batch, normalize
 from ..common.plotting import overlay_map
 from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
+from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
-from .base import check_alpha, prepare_figure
+from .base import check_alpha, check_stage, prepare_figure
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
+NETWORKS = ("trained", "initial")  # the shipped HA-CNN and the same network at initialisation
+
+
+def check_network(network: object) -> str:
+    """Return ``network`` unless it is not one of NETWORKS; then raise a ValueError naming it."""
+    if not isinstance(network, str) or network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+    return network
+
+
+def choose_network(maps: dict[str, torch.Tensor], network: object) -> torch.Tensor:
+    """``maps[network]`` for maps {"trained": ..., "initial": ...}; a ValueError names a bad
+    ``network`` or a dict without that entry."""
+    check_network(network)
+    if network not in maps:
+        raise ValueError(f"no {network!r} entry in the maps; they hold {sorted(maps)}")
+    return maps[network]
 
 
 def soft_maps_for_photos(
@@ -34,19 +52,55 @@ def soft_maps_for_photos(
     return pictures, maps
 
 
+def network_soft_maps(model: HACNN, images: torch.Tensor, stage: int = 1) -> torch.Tensor:
+    """Every channel of one stage's soft map of ``model`` (an HA-CNN, run in eval mode).
+
+    (N, 3, 160, 64) images in [0, 1] (ImageNet-normalised here, as in training)
+    -> (N, C, h, w) gate in [0.5, 1), e.g. (N, 32, 40, 16) at stage 1 of the shipped network.
+    """
+    check_stage(stage)
+    if not isinstance(model, HACNN):
+        raise ValueError(f"model must be a tutorial_utils.HACNN, got {type(model).__name__}")
+    if not (isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] == 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must be a (N, 3, 160, 64) tensor in [0, 1], got {shape}")
+    records: list[StageRecord] = []
+    was_training = model.training
+    model.eval()  # train-mode BatchNorm would use this batch's statistics
+    try:
+        with torch.no_grad():
+            model.forward_features(normalize(images.float()), records=records)
+    finally:
+        model.train(was_training)
+    return records[stage - 1].soft_map
+
+
 def explore_soft_channel(
     picture: torch.Tensor,
-    soft_map: torch.Tensor,
+    soft_map: torch.Tensor | dict[str, torch.Tensor],
     channel: int,
     alpha: float = 0.5,
     fig: Figure | None = None,
+    *,
+    network: str | None = None,
 ) -> dict[str, object]:
     """Draw channel ``channel`` of ``soft_map`` (C, h, w) over ``picture`` (3, H, W).
 
-    The colour scale is fixed to the soft map's possible range [0.5, 1], so channels can be
-    compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map only).
-    Returns "channel", "alpha", "map" (h, w), the rounded "min", "max", "mean" and "figure".
+    ``soft_map`` may also be {"trained": (C, h, w), "initial": (C, h, w)}, the same picture
+    through the trained network and through the network at initialisation; ``network``
+    ("trained" or "initial") then chooses which one is drawn.
+    The colour scale is fixed to the soft map's possible range [0.5, 1], so channels and
+    networks can be compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map
+    only). Returns "channel", "alpha", "network", "map" (h, w), the rounded "min", "max", "mean"
+    and "figure".
     """
+    if isinstance(soft_map, dict):
+        soft_map = choose_network(soft_map, network)
+    elif network is not None:
+        raise ValueError(
+            f"network={network!r} chooses among a dict of maps {{'trained': ..., 'initial': ...}}"
+            "; soft_map is a single tensor"
+        )
     if soft_map.ndim != 3:
         raise ValueError(
             f"soft_map must be (C, h, w), got shape {tuple(soft_map.shape)}; index the batch first"
@@ -65,14 +119,23 @@ def explore_soft_channel(
 
     fig = prepare_figure(fig, (5, 5))
     ax = fig.subplots()
+    prefix = "" if network is None else f"{network}, "
     heat = overlay_map(
         ax,
         picture,
         chosen,
         alpha=alpha,
+        cmap="magma",
         vmin=0.5,
         vmax=1.0,
-        title=f"channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}",
+        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}",
     )
     fig.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label="soft attention value")
-    return {"channel": channel, "alpha": alpha, "map": chosen, **stats, "figure": fig}
+    return {
+        "channel": channel,
+        "alpha": alpha,
+        "network": network,
+        "map": chosen,
+        **stats,
+        "figure": fig,
+    }

@@ -1,21 +1,30 @@
-"""Lesson 03's explorer: HA-CNN's spatial attention map over a photograph, stage by stage.
+"""Lesson 03's explorer: HA-CNN's spatial attention map over an image, stage by stage.
 
-The weights are random. With fresh BatchNorm statistics (mean 0, variance 1) the eval-mode
-maps come out flat; ``seeded_hacnn(calibrate=True)`` measures the statistics on the bundled
-photos first (tutorial_utils.calibrate_batchnorm), so the maps follow the photo.
+The explorer draws the map of any HACNN it is given, or of one chosen by name from a mapping
+such as ``{"trained": ..., "initial": ...}`` (the lesson passes the shipped network trained on
+synthetic pedestrians and the same network at initialisation; this room does not load them
+itself). Inputs are the bundled photos plus any named images the caller adds, such as
+synthetic pedestrians or a blank image.
+
+``seeded_hacnn`` builds a full-width HACNN with random weights. With fresh BatchNorm
+statistics (mean 0, variance 1) its eval-mode maps come out flat; ``calibrate=True`` measures
+the statistics on the bundled photos first (tutorial_utils.calibrate_batchnorm), so the maps
+vary, although no weight has learned anything.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm, has_measured_statistics
-from ..common.images import hacnn_batch, sample_image_names
-from ..common.plotting import overlay_map
+from ..common.images import hacnn_batch, normalize, sample_image_names
+from ..common.plotting import overlay_map, show_image
 from ..common.validation import check_bool, check_int
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_sample_name, check_stage, prepare_figure
+from .base import STAGES, check_alpha, check_stage, prepare_figure
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
@@ -54,61 +63,128 @@ def spatial_maps_by_stage(model: HACNN, x: torch.Tensor) -> dict[int, dict[str, 
     return maps
 
 
+def pick_network(model: HACNN | Mapping[str, HACNN], network: str | None) -> tuple[HACNN, str]:
+    """The HACNN to draw and a label for it.
+
+    ``model`` is one HACNN (``network`` then must be None) or a mapping from names to
+    HACNNs, such as {"trained": ..., "initial": ...}, and ``network`` one of its keys.
+    """
+    if isinstance(model, Mapping):
+        if not model:
+            raise ValueError("model is an empty mapping; expected {name: HACNN}")
+        if network not in model:
+            raise ValueError(
+                f"network={network!r} is not one of the networks given: "
+                + ", ".join(repr(name) for name in model)
+            )
+        chosen = model[network]
+        label = f"{network} network"
+    else:
+        if network is not None:
+            raise ValueError(
+                f"network={network!r} chooses from a mapping of models, but model is one "
+                f"{type(model).__name__}; pass {{'{network}': model, ...}} instead"
+            )
+        chosen = model
+        statistics = "measured" if has_measured_statistics(model) else "fresh"
+        label = f"given network, {statistics} BatchNorm statistics"
+    if not isinstance(chosen, HACNN):
+        raise TypeError(f"expected an HACNN, got {type(chosen).__name__}")
+    return chosen, label
+
+
+def explorer_inputs(
+    images: Mapping[str, torch.Tensor] | None = None,
+) -> tuple[list[str], torch.Tensor]:
+    """The explorer's inputs: the bundled photos, then ``images`` in their order.
+
+    ``images`` maps a name to a (3, 160, 64) image in [0, 1] (a synthetic pedestrian, a blank
+    image, ...). Returns (names, pictures (N, 3, 160, 64) in [0, 1]).
+    """
+    names = sample_image_names()
+    pictures, _ = hacnn_batch(names)
+    extra = dict(images or {})
+    for name, image in extra.items():
+        if name in names:
+            raise ValueError(f"image name {name!r} is already a bundled photo; choose another")
+        if not isinstance(image, torch.Tensor) or tuple(image.shape) != (3, 160, 64):
+            shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image)
+            raise ValueError(f"images[{name!r}] must be a (3, 160, 64) tensor, got {shape}")
+    if extra:
+        added = torch.stack([image.detach().float().cpu() for image in extra.values()])
+        pictures = torch.cat([pictures, added])
+    return names + list(extra), pictures
+
+
+def check_input_name(name: object, names: list[str]) -> None:
+    """Raise a ValueError naming ``name`` unless it is one of the explorer's inputs."""
+    if name not in names:
+        raise ValueError(f"image_name={name!r} is not one of the inputs: {', '.join(names)}")
+
+
 def explore_spatial_map(
     image_name: str,
     stage: int,
-    model: HACNN,
+    model: HACNN | Mapping[str, HACNN],
     alpha: float = 0.6,
     fig: Figure | None = None,
+    *,
+    network: str | None = None,
+    images: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, object]:
-    """Draw stage ``stage``'s channel mean and spatial map over the photograph ``image_name``.
+    """Draw stage ``stage``'s spatial map over ``image_name``, with a colour bar.
 
-    Left panel: the channel mean the branch starts from; right panel: the spatial map
-    (N, 1, H, W) of ``model.ha{stage}.soft_attn.spatial_attn``. Each panel's colours span
-    its own minimum to maximum (printed in the title), so a flat map shows as one colour.
-    Returns the drawn data: "image", "stage", "channel_mean" and "spatial" as (H, W) tensors,
-    "shape" (H, W), the rounded "min", "max" of the spatial map and "statistics" ("fresh" or
-    "measured": whether the model's BatchNorm statistics were calibrated) and "figure".
+    ``model``: one HACNN, or a mapping {name: HACNN} with ``network`` naming the one to draw
+    (the lesson's switch between the trained and the initial network). ``images``: named
+    (3, 160, 64) images in [0, 1] offered beside the bundled photos.
+    The map (1, 1, H, W) of ``ha{stage}.soft_attn.spatial_attn`` is drawn in magma on one
+    colour scale from 0 to the largest value this network gives at this stage over *all*
+    inputs, so switching images keeps the scale and a flat map shows as one colour.
+    Returns "image", "stage", "network" (the label), "channel_mean" and "spatial" as (H, W)
+    tensors, "shape" (H, W), the rounded "min", "max" of this map, "vmin", "vmax" of the
+    colour scale, "statistics" ("fresh" or "measured" BatchNorm statistics) and "figure".
     """
-    check_sample_name(image_name)
     check_stage(stage)
     check_alpha(alpha)
-    pictures, batch = hacnn_batch([image_name])
-    maps = spatial_maps_by_stage(model, batch)[stage]
-    mean_map = maps["channel_mean"][0, 0]
-    spatial = maps["spatial"][0, 0]
+    chosen, label = pick_network(model, network)
+    names, pictures = explorer_inputs(images)
+    check_input_name(image_name, names)
+    index = names.index(image_name)
+    maps = spatial_maps_by_stage(chosen, normalize(pictures))[stage]
+    mean_map = maps["channel_mean"][index, 0]
+    spatial = maps["spatial"][index, 0]
     lo, hi = round(spatial.min().item(), 4), round(spatial.max().item(), 4)
+    # One scale for every input: 0 (the ReLU's floor) to this network's largest value here.
+    vmax = max(float(maps["spatial"].max()), 1e-6)
 
-    fig = prepare_figure(fig, (6, 5))
+    fig = prepare_figure(fig, (5, 4.6))
     axes = fig.subplots(1, 2)
-    overlay_map(
-        axes[0],
-        pictures[0],
-        mean_map,
-        alpha=alpha,
-        title=f"stage {stage}: channel mean\n{tuple(mean_map.shape)}",
-    )
+    show_image(axes[0], pictures[index], image_name)
     flat = " (flat)" if hi == lo else ""
-    overlay_map(
+    artist = overlay_map(
         axes[1],
-        pictures[0],
+        pictures[index],
         spatial,
         alpha=alpha,
-        title=f"spatial map{flat}\n{lo:.4f} .. {hi:.4f}",
+        cmap="magma",
+        vmin=0.0,
+        vmax=vmax,
+        title=f"stage {stage}: spatial map{flat}\n{tuple(spatial.shape)}, {lo:.3g} .. {hi:.3g}",
     )
-    statistics = "measured" if has_measured_statistics(model) else "fresh"
-    fig.suptitle(
-        f"{image_name}, HA-CNN stage {stage}, random weights, {statistics} BatchNorm statistics",
-        fontsize=10,
-    )
+    fig.subplots_adjust(top=0.8)  # room for the title above the two-line panel titles
+    fig.colorbar(artist, ax=list(axes), fraction=0.05, pad=0.03, label="spatial map")
+    fig.suptitle(f"HA-CNN stage {stage}, {label}", fontsize=10)
     return {
         "image": image_name,
         "stage": stage,
+        "network": label,
         "channel_mean": mean_map,
         "spatial": spatial,
         "shape": tuple(spatial.shape),
         "min": lo,
         "max": hi,
-        "statistics": statistics,
+        "vmin": 0.0,
+        "vmax": vmax,
+        "statistics": "measured" if has_measured_statistics(chosen) else "fresh",
         "figure": fig,
     }

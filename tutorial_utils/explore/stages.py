@@ -1,4 +1,5 @@
-"""Lesson 06's explorer: one HA-CNN stage's soft map and stripes on a photo."""
+"""Lesson 06's explorer: one HA-CNN stage's soft map and stripes on a picture, for a trained
+network or the same network at initialisation."""
 
 from __future__ import annotations
 
@@ -29,22 +30,50 @@ def collect_stages(model: HACNN, batch: torch.Tensor) -> list[StageRecord]:
     return records
 
 
+# The soft gate's range (a sigmoid after a ReLU): one fixed colour scale for every map the
+# explorer draws, so switching network, stage or picture never rescales the colours.
+GATE_RANGE = (0.5, 1.0)
+
+
+def _pick_network(
+    records: list[StageRecord] | dict[str, list[StageRecord]], network: str | None
+) -> tuple[list[StageRecord], str | None]:
+    if isinstance(records, dict):
+        if not records:
+            raise ValueError("records is an empty dict; expected {network name: records}")
+        names = list(records)
+        name = names[0] if network is None else network
+        if name not in records:
+            raise ValueError(f"network must be one of {names}, got {network!r}")
+        return records[name], name
+    if network is not None:
+        raise ValueError(
+            f"network={network!r} needs records as a dict {{name: records}}, "
+            "e.g. {'trained': ..., 'initial': ...}"
+        )
+    return records, None
+
+
 def explore_stage(
-    records: list[StageRecord],
+    records: list[StageRecord] | dict[str, list[StageRecord]],
     pictures: torch.Tensor,
     stage: int = 1,
     image_index: int = 0,
     channel: int | str = "mean",
     fig: Figure | None = None,
+    network: str | None = None,
 ) -> dict[str, object]:
     """Draw stage ``stage`` (1, 2 or 3) for picture ``image_index``.
 
-    records from ``collect_stages``; pictures (N, 3, H, W) in [0, 1], the images the
-    batch was made from. ``channel`` is a soft-map channel index or "mean" (mean over
-    channels). Panels: stripes on the photo, soft map over the photo, the stripes' crops.
-    Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations (T, 2), the map's
-    min and max, and the figure.
+    records from ``collect_stages``, or a dict of them per network (e.g. ``{"trained": ...,
+    "initial": ...}``), from which ``network`` picks one (default: the first). pictures
+    (N, 3, H, W) in [0, 1], the images the batch was made from (photos or pedestrians).
+    ``channel`` is a soft-map channel index or "mean" (mean over channels). Panels: stripes on
+    the picture, soft map over the picture (magma, fixed scale 0.5-1 with a colour bar), the
+    stripes' crops. Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations
+    (T, 2), the map's min and max, the network's name (None for a plain list) and the figure.
     """
+    records, name = _pick_network(records, network)
     if len(records) != len(STAGES):
         raise ValueError(
             f"records must hold one StageRecord per stage ({len(STAGES)}), got {len(records)}; "
@@ -77,14 +106,25 @@ def explore_stage(
     crops = crop_region(picture.expand(theta.shape[0], -1, -1, -1), theta, (stripe_h, width))
     stacked = torch.cat(list(crops.clamp(0, 1)), dim=1)  # (3, T * stripe_h, W)
 
-    fig = prepare_figure(fig, (7, 4.5))
+    fig = prepare_figure(fig, (7.5, 4.5))
     ax_boxes, ax_map, ax_crops = fig.subplots(1, 3)
-    show_image(ax_boxes, picture, f"stage {stage}: stripes")
+    prefix = "" if name is None else f"{name}, "
+    show_image(ax_boxes, picture, f"{prefix}stage {stage}: stripes")
     ax_boxes.set_ylim(height - 0.5, -0.5)
     draw_boxes(ax_boxes, boxes)
     shown = soft_map.detach().float().cpu()
     lo, hi = shown.min().item(), shown.max().item()
-    overlay_map(ax_map, picture, shown, title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]")
+    artist = overlay_map(
+        ax_map,
+        picture,
+        shown,
+        alpha=0.6,
+        cmap="magma",
+        vmin=GATE_RANGE[0],
+        vmax=GATE_RANGE[1],
+        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]",
+    )
+    fig.colorbar(artist, ax=ax_map, fraction=0.08, pad=0.04).set_label("gate")
     show_image(ax_crops, stacked, "stripe crops")
     return {
         "soft_map": shown,
@@ -92,5 +132,6 @@ def explore_stage(
         "translations": record.translations[image_index].detach().cpu(),
         "map_min": lo,
         "map_max": hi,
+        "network": name,
         "figure": fig,
     }

@@ -119,7 +119,11 @@ def stripe_sizes(input_size: tuple[int, int] = INPUT_SIZE) -> tuple[tuple[int, i
     h1 = (2 * STAGE1_STRIPE[0] * height + INPUT_SIZE[0]) // (2 * INPUT_SIZE[0])
     w1 = (2 * STAGE1_STRIPE[1] * width + INPUT_SIZE[1]) // (2 * INPUT_SIZE[1])
     sizes = [(h1, w1)]
-    probe = InceptionB(4, 4)  # the size arithmetic does not depend on the channel counts
+    # The size arithmetic does not depend on the channel counts. Built on the meta device and
+    # under a forked generator: initialising real weights would draw from the global random
+    # generator and change every seeded network built after this call.
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        probe = InceptionB(4, 4)
     for _ in range(2):
         sizes.append(block_output_size(probe, sizes[-1]))
     return tuple(sizes)
