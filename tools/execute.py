@@ -24,10 +24,11 @@ from nbclient import NotebookClient
 POLL_SLICE_S = 1.0
 
 
-def poll_in_slices(client: NotebookClient, slice_s: float = POLL_SLICE_S) -> None:
-    """Make the kernel client's channels wait for replies in short slices."""
+def poll_in_slices(kernel_client: object, slice_s: float = POLL_SLICE_S) -> None:
+    """Make a kernel client's channels wait for replies in short slices (the overall timeout
+    is unchanged; a reply that lands during a long poll is seen within ``slice_s``)."""
     for name in ("shell_channel", "iopub_channel", "control_channel"):
-        channel = getattr(client.kc, name)
+        channel = getattr(kernel_client, name)
         original = channel.get_msg
 
         async def get_msg(timeout: float | None = None, _original=original):
@@ -68,7 +69,7 @@ def execute(path: Path, timeout: int = 900, kernel: str = "python3") -> tuple[fl
     )
     start = time.perf_counter()
     with client.setup_kernel():
-        poll_in_slices(client)
+        poll_in_slices(client.kc)
         client.reset_execution_trackers()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)

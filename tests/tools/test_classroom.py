@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
-import queue
 import re
-import time
 from pathlib import Path
 
 import nbformat
@@ -29,6 +27,7 @@ from tools.classroom import (
     notebook_title,
     write_student_notebooks,
 )
+from tools.execute import poll_in_slices
 from tools.html_edition import WIDGET_STATE, WIDGET_VIEW, freeze_widgets, write_html
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,30 +291,6 @@ def student_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _poll_in_slices(kernel_client: object, slice_s: float = 1.0) -> None:
-    """Make the kernel client's reads wait in short slices instead of one long poll.
-
-    With ``interact`` cells, a reply that arrives while nbclient's single long poll is waiting
-    can go unnoticed until the cell's whole timeout has passed (a race between the shell and
-    IOPub sockets). Polling again every ``slice_s`` seconds sees it at once; the overall
-    timeout is unchanged.
-    """
-    for channel in (kernel_client.shell_channel, kernel_client.iopub_channel):
-        original = channel.get_msg
-
-        async def get_msg(timeout: float | None = None, _original=original) -> dict:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                left = slice_s if deadline is None else deadline - time.monotonic()
-                try:
-                    return await _original(timeout=max(0.0, min(slice_s, left)))
-                except queue.Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
-
-        channel.get_msg = get_msg
-
-
 def _stdout(cell: nbformat.NotebookNode) -> str:
     return "".join(
         output.get("text", "")
@@ -341,7 +316,7 @@ def test_student_notebook_runs_and_every_check_is_open(lesson: Path, student_dir
         allow_errors=False,
         resources={"metadata": {"path": str(student_dir)}},
     )
-    client.on_notebook_start = lambda notebook: _poll_in_slices(client.kc)
+    client.on_notebook_start = lambda notebook: poll_in_slices(client.kc)
     client.execute()
 
     for index, cell in enumerate(nb.cells):
