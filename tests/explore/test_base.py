@@ -1,6 +1,7 @@
 """What every explorer shares: entry points named and shaped alike, checks, one way to draw."""
 
 import inspect
+import re
 
 import matplotlib
 
@@ -30,9 +31,17 @@ def test_one_entry_point_per_lesson():
 def test_entry_points_take_an_optional_figure_and_return_it(entry):
     fig = inspect.signature(entry).parameters["fig"]
     assert fig.default is None and fig.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    source = inspect.getsource(entry)
-    assert "prepare_figure(fig," in source  # one way to make or reuse the figure
-    assert '"figure": fig' in source  # and the drawn figure comes back
+    # The entry point, or a drawing helper of its own module that it calls, makes or reuses
+    # the figure one way and hands the drawn figure back.
+    module = inspect.getmodule(entry)
+    called = set(re.findall(r"\b(_\w+)\(", inspect.getsource(entry)))
+    sources = [inspect.getsource(entry)] + [
+        inspect.getsource(getattr(module, name))
+        for name in sorted(called)
+        if inspect.isfunction(getattr(module, name, None))
+    ]
+    assert any("prepare_figure(fig," in source for source in sources)
+    assert any('"figure": fig' in source for source in sources)
 
 
 def test_check_stage():
