@@ -332,6 +332,6 @@ def test_autograde_gives_full_marks_to_solutions_and_zero_to_the_student_copy(
     print(
         f"nbgrader autograde, {GRADED_LESSON}: solved {solved_scores}, as released {blank_scores}"
     )
-    assert len(solved_scores) == len(_tagged(source, "check")) == 3
+    assert len(solved_scores) == len(_tagged(source, "check")) == 4
     assert all(score == total > 0 for score, total in solved_scores.values()), solved_scores
     assert all(score == 0 for score, _ in blank_scores.values()), blank_scores
