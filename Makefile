@@ -19,7 +19,7 @@ PORT ?= 8888
 # JupyterLab refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install install-lab lab test lint unit nbval nbval-native nbval-second-path execute \
+.PHONY: install install-lab lab test lint unit nbval nbval-native nbval-second-path execute bench \
 	format lock clean student html nbgrader
 
 $(BIN)/python:
@@ -39,9 +39,13 @@ $(LAB_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
-# Developer tools on top: nbval, pytest, hypothesis, playwright, ruff, nbconvert.
+# Developer tools on top: nbval, pytest, hypothesis, playwright, ruff, nbconvert. Then
+# torchreid's hacnn.py (one file, from its PyPI source release, into .cache/): the reference
+# the equivalence tests and the benchmark's "x base" column compare against.
 $(DEV_STAMP): $(LAB_STAMP)
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/python -c "from tutorial_utils.bench.torchreid_reference import fetch_torchreid_hacnn as f; f()" \
+		|| echo "torchreid's hacnn.py not fetched: its tests skip, the bench compares with eager"
 	touch $@
 
 install-lab: $(LAB_STAMP)
@@ -87,6 +91,12 @@ lock: install
 	   $(PIP) freeze --exclude-editable --all | grep -v -E '^(pip|setuptools|wheel)=='; \
 	 } > $(CONSTRAINTS)
 	@echo "wrote $(CONSTRAINTS)"
+
+# The speed report: every row side by side, defaults included (the first run on a machine
+# compiles HA-CNN once, a few minutes; later runs load it). JSON into build/bench.json.
+bench: install
+	mkdir -p build
+	$(BIN)/python -m tutorial_utils.bench --json build/bench.json
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -32,6 +32,11 @@ def test_test_adds_the_developer_tools(tmp_path: Path):
     assert any('-e ".[dev]"' in line for line in installs), installs
 
 
+def test_install_fetches_torchreids_reference_file(tmp_path: Path):
+    plan = _plan("install", tmp_path)
+    assert any("fetch_torchreid_hacnn" in line for line in plan), plan
+
+
 def test_every_install_uses_the_constraints(tmp_path: Path):
     installs = [line for line in _plan("install", tmp_path, "TORCH=cpu") if "pip install" in line]
     assert installs and all("-c requirements/constraints.txt" in line for line in installs)

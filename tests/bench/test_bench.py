@@ -18,6 +18,16 @@ from tutorial_utils.bench import (
     format_result,
     memory_in_fresh_process,
 )
+from tutorial_utils.bench.measure import (
+    BF16_ROW,
+    DEFAULT_ROW,
+    EAGER_ROW,
+    FLOOR_ROW,
+    OPTIMIZED_ROW,
+    ROOF_ROW,
+    TORCHREID_ROW,
+)
+from tutorial_utils.bench.torchreid_reference import torchreid_hacnn_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,15 +67,12 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert run["device"] == "cpu" and run["quick"] is True
     assert "MALLOC_MMAP_THRESHOLD_" in run["allocator_env"]
     assert len(run["workloads"]) == 3
+    assert "startup" not in run  # quick mode compiles nothing, so there is no start-up to time
     for work in run["workloads"]:
         names = [row["name"] for row in work["rows"]]
-        assert names[:4] == [
-            "floor: copy_ into preallocated",
-            "floor: x.clone()",
-            "eager (module.eval())",
-            "optimized, eager ops",
-        ]
-        floor, _, eager, fast = work["rows"][:4]
+        rows = {row["name"]: row for row in work["rows"]}
+        floor, eager, fast = (rows[n] for n in (FLOOR_ROW, EAGER_ROW, OPTIMIZED_ROW))
+        assert names[:2] == [FLOOR_ROW, "floor: x.clone()"]
         assert floor["x_floor"] == 1.0
         assert all(
             r["median_ms"] > 0 and r["min_ms"] <= r["median_ms"] <= r["max_ms"]
@@ -73,17 +80,36 @@ def test_bench_quick(tmp_path: Path) -> None:
         )
         assert fast["max_abs_diff"] is not None and fast["max_abs_diff"] < 1e-4
         assert eager["peak_mem_mb"] is not None
-        if work["name"].startswith("HACNN"):
-            assert fast["images_per_s"] > 0
-            assert "optimized, hand-written C pass" not in names
-    from tutorial_utils.infer import kernel_available
+        if not work["name"].startswith("HACNN"):
+            continue
+        # The compute roof, torchreid's own model and the bfloat16 opt-in sit beside HA-CNN.
+        assert ROOF_ROW in names and BF16_ROW in names
+        assert rows[ROOF_ROW]["gflop_per_s"] > 0 and rows[ROOF_ROW]["images_per_s"] is None
+        assert work["flops"] > 0
+        assert fast["gflop_per_s"] == pytest.approx(
+            work["flops"] / (fast["median_ms"] * 1e-3) / 1e9
+        )
+        if torchreid_hacnn_path().is_file():
+            assert work["baseline"] == TORCHREID_ROW
+            assert rows[TORCHREID_ROW]["x_baseline"] == 1.0
+            assert rows[TORCHREID_ROW]["max_abs_diff"] < 1e-4  # the same weights, same function
+        else:
+            assert work["baseline"] == EAGER_ROW
+        assert fast["x_baseline"] == pytest.approx(
+            rows[work["baseline"]]["median_ms"] / fast["median_ms"]
+        )
+        assert DEFAULT_ROW not in names  # it would compile: not in quick mode
+        assert any("defaults row not timed: --no-compile" in n for n in work["notes"])
+        assert any(n.startswith("bfloat16 (") and "cosine similarity" in n for n in work["notes"])
+    assert "x base" in text and "GFLOP/s" in text
 
     soft = run["workloads"][0]
-    if kernel_available()[0]:  # the kernel row is timed and checked like the others
-        (kernel,) = [r for r in soft["rows"] if r["name"] == "optimized, hand-written C pass"]
-        assert kernel["max_abs_diff"] < 1e-5 and kernel["peak_mem_mb"] is not None
-    else:
-        assert any("hand-written C pass not timed" in note for note in soft["notes"])
+    from tutorial_utils.infer import kernel_available
+
+    (default,) = [r for r in soft["rows"] if r["name"] == DEFAULT_ROW]
+    assert default["max_abs_diff"] < 1e-5 and default["peak_mem_mb"] is not None
+    expected = "defaults ran: kernel" if kernel_available()[0] else "defaults ran: PyTorch path"
+    assert any(note.startswith(expected) for note in soft["notes"])
 
 
 def test_bench_no_tune_flag_keeps_default_allocator(tmp_path: Path) -> None:

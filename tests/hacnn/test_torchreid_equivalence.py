@@ -1,15 +1,13 @@
 """HACNN is torchreid's HA-CNN: same state_dict keys, same outputs for the same weights.
 
 torchreid's hacnn.py (a single file that imports only torch) is taken from the PyPI sdist
-torchreid==0.2.5 at test time and cached under .cache/ (git-ignored, never committed).
+torchreid==0.2.5 by `make install` (or here, if missing) and kept under .cache/ (git-ignored,
+never committed); see tutorial_utils/bench/torchreid_reference.py.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
-import tarfile
 import warnings
 from pathlib import Path
 
@@ -17,26 +15,14 @@ import pytest
 import torch
 
 from tutorial_utils import HACNN, load_checkpoint, randomize_batchnorm
-
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "torchreid-0.2.5"
-MEMBER = "torchreid-0.2.5/torchreid/reid/models/hacnn.py"
+from tutorial_utils.bench.torchreid_reference import fetch_torchreid_hacnn
 
 
 def _fetch_hacnn_source() -> Path:
-    target = CACHE / "hacnn.py"
-    if target.is_file():
-        return target
-    CACHE.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--quiet", "-d", str(CACHE), "torchreid==0.2.5"]  # fmt: skip
     try:
-        subprocess.run(command, check=True, capture_output=True, timeout=300)
-        with tarfile.open(CACHE / "torchreid-0.2.5.tar.gz") as sdist:
-            source = sdist.extractfile(MEMBER)
-            target.write_bytes(source.read())
-    except (subprocess.SubprocessError, OSError, KeyError, tarfile.TarError) as error:
+        return fetch_torchreid_hacnn()  # at hand after `make install`; fetched here if not
+    except RuntimeError as error:
         pytest.skip(f"could not download torchreid==0.2.5 from PyPI to compare against ({error})")
-    return target
 
 
 @pytest.fixture(scope="module")

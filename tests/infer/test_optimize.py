@@ -6,6 +6,7 @@ import copy
 import gc
 import os
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -26,6 +27,8 @@ from tutorial_utils import (
 from tutorial_utils.infer import (
     CompiledOrEager,
     CompileInfo,
+    PackagedHACNN,
+    PackageInfo,
     compile_available,
     conv3x3_stride2_single,
     crop_stripes,
@@ -65,11 +68,12 @@ def reachable(root: object, kind: type) -> list[object]:
 
 
 @pytest.mark.parametrize("shape", [(2, 16, 8, 6), (3, 32, 9, 7), (1, 16, 1, 1), (2, 16, 5, 12)])
-def test_soft_attention_matches(shape: tuple[int, int, int, int]) -> None:
+@pytest.mark.parametrize("kernel", [False, "auto"])
+def test_soft_attention_matches(shape: tuple[int, int, int, int], kernel: bool | str) -> None:
     torch.manual_seed(0)
     soft = trained_like(SoftAttention(shape[1]), seed=1)
     x = torch.randn(shape)
-    fast = optimize_for_inference(soft, compile=False)
+    fast = optimize_for_inference(soft, compile=False, kernel=kernel)
     with torch.no_grad():
         expected = soft(x)
         torch.testing.assert_close(fast(x), expected, atol=1e-5, rtol=0)
@@ -192,7 +196,8 @@ def test_failed_compile_falls_back_to_eager_and_says_so(monkeypatch) -> None:
 
     monkeypatch.setattr(CompiledOrEager, "_run_compiled", refuse)
     soft = trained_like(SoftAttention(16), seed=8)
-    wrapped = CompiledOrEager(optimize_for_inference(soft, compile=False), CompileInfo(used=True))
+    eager = optimize_for_inference(soft, compile=False, kernel=False)
+    wrapped = CompiledOrEager(eager, CompileInfo(used=True))
     x = torch.randn(2, 16, 6, 5)
     with torch.no_grad():
         torch.testing.assert_close(wrapped(x), soft(x), atol=1e-5, rtol=0)
@@ -215,18 +220,22 @@ def test_optimized_module_keeps_no_copy_of_the_source(kind: str) -> None:
 
 
 def test_compiling_hacnn_builds_no_eager_fast_hacnn(monkeypatch) -> None:
-    ok, why = compile_available()
-    if not ok:
-        pytest.skip(why)
+    """The packaged path keeps only the compiled runner: no eager copy of the weights."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the compile path built a FastHACNN it does not use")
 
+    def fake_package(model: HACNN, progress: bool = True) -> tuple[object, PackageInfo]:
+        return (lambda x: x.new_zeros(x.shape[0], 48)), PackageInfo(Path("fake.pt2"), True, 0.1)
+
     monkeypatch.setattr(optimize_module, "FastHACNN", refuse)
+    monkeypatch.setattr(optimize_module, "cxx_compiler", lambda: "/usr/bin/c++")
+    monkeypatch.setattr(optimize_module, "load_or_compile", fake_package)
     model = trained_like(HACNN(10, nchannels=(16, 32, 48), feat_dim=24), seed=14)
-    wrapped = optimize_for_inference(model, compile=True)  # compiles lazily: no call, no compile
-    assert isinstance(wrapped, CompiledOrEager) and isinstance(wrapped.module, HACNN)
-    assert wrapped.module is not model
+    wrapped = optimize_for_inference(model, compile=True)
+    assert isinstance(wrapped, PackagedHACNN)
+    assert str(wrapped.compile_info) == "ahead-of-time package loaded from the cache in 0.1 s"
+    assert reachable(wrapped, HACNN) == []
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 5), (16, 9)])

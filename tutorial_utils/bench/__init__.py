@@ -7,7 +7,12 @@ re-running under a tuned one). This room imports the inference room, the referen
 and the shared room.
 """
 
-from .allocator import TUNED_ALLOCATOR, allocator_settings, describe_allocator
+from .allocator import (
+    TUNED_ALLOCATOR,
+    allocator_settings,
+    describe_allocator,
+    tune_allocator_in_process,
+)
 from .measure import Result, Row, format_result, run_workload
 from .memory import memory_in_fresh_process, peak_memory_bytes, peak_rss_growth
 from .workloads import Workload, workloads
@@ -24,5 +29,6 @@ __all__ = [
     "peak_memory_bytes",
     "peak_rss_growth",
     "run_workload",
+    "tune_allocator_in_process",
     "workloads",
 ]

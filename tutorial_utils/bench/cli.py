@@ -3,12 +3,16 @@
     python -m tutorial_utils.bench [--device cpu|cuda] [--json PATH] [--quick] [--rounds R]
                                    [--no-tune-allocator] [--no-memory] [--no-compile] [--threads N]
 
-Workloads: SoftAttention(16) on (32, 16, 256, 128); HACNN at batch 1 and 32 on 160 x 64.
-Each workload times, side by side: copying x into a preallocated output (``copy_``), ``x.clone()``
-(a fresh output: this one pays the allocator), the eager module, the optimized one and, unless
-``--no-compile``, the optimized one under torch.compile (HACNN: its own forward with fast attention,
-compiled with inductor freezing; about a minute per batch size, printed, not timed), and for
-SoftAttention on the CPU the hand-written one-pass C kernel (``soft_kernel``). The whole
+Workloads: SoftAttention(16) on (32, 16, 256, 128); HACNN(751) at batch 1 and 32 on 160 x 64.
+Each workload times, side by side: copying x into a preallocated output (``copy_``, the memory
+floor), ``x.clone()`` (a fresh output: this one pays the allocator), the eager module, the
+optimized one with eager ops, and what ``optimize_for_inference(module)`` gives with no
+arguments (SoftAttention: the hand-written C kernel; HACNN: the ahead-of-time package, compiled
+once per machine and then loaded from the cache). SoftAttention adds a torch.compile row.
+HACNN adds torchreid's own hacnn.py with the same weights (the baseline of "x base"), a float32
+matrix product (the compute roof, in GFLOP/s beside the network's) and the bfloat16 opt-in.
+``--no-compile`` (and ``--quick``) leave out the rows that compile. After the tables, a new
+process is timed from start to its first HA-CNN batch (the compile-once promise). The whole
 set is repeated ``--rounds`` times, interleaved, so a busy machine hurts every row alike; the
 table gives the median over rounds and the min-max spread.
 
@@ -29,9 +33,11 @@ from dataclasses import asdict
 
 import torch
 
+from ..infer.low_precision import native_bfloat16
 from .allocator import allocator_settings, describe_allocator, restart_with_tuned_allocator
 from .measure import format_result, run_workload
 from .memory import cold_call_memory
+from .startup import format_startup, startup_in_fresh_process, startup_phases
 from .workloads import workloads
 
 
@@ -54,7 +60,10 @@ def run(device_name: str, quick: bool, rounds: int, memory: bool, use_compile: b
             else "RSS growth during one call (sampled every 0.5 ms); "
             + ("in this process (quick mode)" if quick else "cold, in a fresh process")
         ),
-        "compile": "on (every workload; HACNN with inductor freezing)" if use_compile else "off",
+        "compile": "on (SoftAttention: torch.compile row; HACNN: the defaults compile ahead of "
+        "time, once, and cache)"
+        if use_compile
+        else "off (no torch.compile row, no HACNN defaults row)",
         "quick": quick,
         "rounds": rounds,
         "workloads": [],
@@ -67,6 +76,7 @@ def run(device_name: str, quick: bool, rounds: int, memory: bool, use_compile: b
     print(f"peak memory: {info['memory_measure']}")
     print(f"torch.compile: {info['compile']}")
     print(f"each row: median over {rounds} interleaved rounds of torch.utils.benchmark medians")
+    print(f"CPU: {cpu_model()}; bfloat16: {native_bfloat16()[1]}")
     for index, work in enumerate(workloads(quick)):
         result = run_workload(index, work, device, rounds, quick, memory, use_compile)
         print()
@@ -75,7 +85,25 @@ def run(device_name: str, quick: bool, rounds: int, memory: bool, use_compile: b
         entry = asdict(result)
         entry["shape"] = list(result.shape)
         info["workloads"].append(entry)
+    if use_compile and device.type == "cpu":
+        # Every HA-CNN workload shares one model: its package is cached by now.
+        last = len(workloads(quick)) - 1
+        info["startup"] = startup_in_fresh_process(last, quick)
+        print()
+        print(format_startup(info["startup"]))
     return info
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what platform says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         "--no-compile", action="store_true", help="skip torch.compile (implied by --quick)"
     )
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--startup-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.memory_child is not None:
         index, candidate = args.memory_child.split(":")
         print(cold_call_memory(int(index), candidate, args.quick))
+        return 0
+    if args.startup_child is not None:
+        print(json.dumps(startup_phases(args.startup_child, args.quick)))
         return 0
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     if rounds < 1:

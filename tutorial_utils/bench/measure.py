@@ -1,9 +1,11 @@
-"""One workload timed: floor, eager, optimized, compiled and C-kernel rows, side by side."""
+"""One workload timed side by side: the floors (a copy; for HA-CNN also a matmul, the compute
+roof), torchreid's own HA-CNN, eager, optimized, compiled, what the defaults give, bfloat16."""
 
 from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,22 +14,24 @@ import torch
 from ..common.batchnorm import randomize_batchnorm
 from ..common.table import format_table
 from ..common.timing import time_call
-from ..hacnn.soft_attention import SoftAttention
+from ..hacnn.model import HACNN
 from ..infer.optimize import optimize_for_inference
+from ..infer.soft_kernel import FusedSoftAttention
 from .memory import memory_in_fresh_process, peak_memory_bytes
+from .torchreid_reference import torchreid_twin
 from .workloads import Workload
-
-KERNEL_ROW = "optimized, hand-written C pass"
-
 
 FLOOR_ROW = "floor: copy_ into preallocated"
 CLONE_ROW = "floor: x.clone()"
+ROOF_ROW = "roof: float32 matmul"  # the compute roof, timed beside HA-CNN's rows
+TORCHREID_ROW = "torchreid's hacnn.py, eager"
 EAGER_ROW = "eager (module.eval())"
 OPTIMIZED_ROW = "optimized, eager ops"
 COMPILED_ROW = "optimized, torch.compile"
-KERNEL_ROW = "optimized, hand-written C pass"
-CHECKED_ROWS = (OPTIMIZED_ROW, COMPILED_ROW, KERNEL_ROW)  # compared with the eager output
-MEMORY_ROWS = {EAGER_ROW: "eager", OPTIMIZED_ROW: "optimized", KERNEL_ROW: "kernel"}
+DEFAULT_ROW = "optimize_for_inference(m), defaults"
+BF16_ROW = "opt-in: precision=bfloat16"
+CHECKED_ROWS = (OPTIMIZED_ROW, COMPILED_ROW, DEFAULT_ROW, TORCHREID_ROW)
+MEMORY_ROWS = {EAGER_ROW: "eager", OPTIMIZED_ROW: "optimized", DEFAULT_ROW: "default"}
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Row:
     peak_mem_mb: float | None = None
     compile_s: float | None = None  # the first (compiling) call, not in the median
     max_abs_diff: float | None = None  # against the eager module's output
+    gflop_per_s: float | None = None  # counted FLOPs (convs, matmuls) over this row's time
+    x_baseline: float | None = None  # images/s over the baseline row's (torchreid, else eager)
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Result:
     floor_bytes: int
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    baseline: str | None = None  # the row ``x_baseline`` divides by
+    flops: float | None = None  # one call of the eager module, counted
 
 
 def run_workload(
@@ -72,19 +80,26 @@ def run_workload(
     x = torch.randn(work.shape, device=device)
     out = torch.empty_like(x)
     copy_bytes = 2 * x.numel() * x.element_size()  # read x, write a same-sized output
-    optimized = optimize_for_inference(model, compile=False)
+    notes: list[str] = []
     candidates: dict[str, Callable[[], object]] = {
         FLOOR_ROW: lambda: out.copy_(x),
         CLONE_ROW: lambda: x.clone(),
-        EAGER_ROW: lambda: model(x),
-        OPTIMIZED_ROW: lambda: optimized(x),
     }
-    notes: list[str] = []
+    flops = roof_flops = None
+    if isinstance(model, HACNN):
+        flops = counted_flops(model, x)
+        roof, roof_flops = _matmul_roof(device, quick)
+        candidates[ROOF_ROW] = roof
+        _add_torchreid(candidates, model, x, notes)
+    candidates[EAGER_ROW] = lambda: model(x)
+    optimized = optimize_for_inference(model, compile=False, kernel=False)
+    candidates[OPTIMIZED_ROW] = lambda: optimized(x)
     compile_s = None
-    if use_compile:
+    if use_compile and not isinstance(model, HACNN):
         compile_s = _add_compiled(candidates, model, x, notes)
-    if isinstance(model, SoftAttention) and device.type == "cpu":
-        _add_kernel(candidates, model, x, notes)
+    _add_default(candidates, model, x, notes, use_compile)
+    if isinstance(model, HACNN) and device.type == "cpu":
+        _add_bfloat16(candidates, model, x, notes)
 
     with torch.no_grad():
         reference = model(x)
@@ -97,10 +112,16 @@ def run_workload(
     peaks = _peaks(candidates, index, x, device, quick) if memory else {}
 
     floor_ms = statistics.median(runs[FLOOR_ROW])
-    result = Result(work.name, tuple(work.shape), copy_bytes, notes=notes)
+    baseline = TORCHREID_ROW if TORCHREID_ROW in runs else EAGER_ROW
+    baseline_ms = statistics.median(runs[baseline])
+    result = Result(work.name, tuple(work.shape), copy_bytes, notes=notes, flops=flops)
+    result.baseline = baseline if work.images else None
     for name, times in runs.items():
         med = statistics.median(times)
         peak = peaks.get(name)
+        is_roof = name == ROOF_ROW
+        row_flops = roof_flops if is_roof else (None if name in (FLOOR_ROW, CLONE_ROW) else flops)
+        counts_images = bool(work.images) and name not in (FLOOR_ROW, CLONE_ROW, ROOF_ROW)
         result.rows.append(
             Row(
                 name=name,
@@ -109,13 +130,56 @@ def run_workload(
                 max_ms=max(times),
                 gb_per_s=copy_bytes / (med * 1e-3) / 1e9,
                 x_floor=med / floor_ms,
-                images_per_s=work.images / (med * 1e-3) if work.images else None,
+                images_per_s=work.images / (med * 1e-3) if counts_images else None,
                 peak_mem_mb=None if peak is None else peak / 2**20,
                 compile_s=compile_s if name == COMPILED_ROW else None,
                 max_abs_diff=diffs.get(name),
+                gflop_per_s=None if row_flops is None else row_flops / (med * 1e-3) / 1e9,
+                x_baseline=baseline_ms / med if counts_images else None,
             )
         )
     return result
+
+
+def counted_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """FLOPs of one eager call as torch's FlopCounterMode counts them (convs, matmuls)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(x)
+    return float(counter.get_total_flops())
+
+
+def _matmul_roof(device: torch.device, quick: bool) -> tuple[Callable[[], object], float]:
+    """A square float32 matrix product (2048, or 256 when quick) and its FLOPs: the roof."""
+    size = 256 if quick else 2048
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    product = torch.empty(size, size, device=device)
+    return (lambda: torch.mm(a, b, out=product)), 2.0 * size**3
+
+
+def _add_torchreid(
+    candidates: dict[str, Callable[[], object]],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    notes: list[str],
+) -> None:
+    """torchreid's own HA-CNN with the same weights, where its hacnn.py is at hand."""
+    try:
+        twin = torchreid_twin(model).to(x.device)
+    except (FileNotFoundError, RuntimeError, TypeError, AttributeError) as error:
+        reason = str(error).splitlines()[0][:200]
+        notes.append(f"torchreid row not timed ({reason}); x base is the eager row")
+        return
+
+    def run_twin() -> torch.Tensor:
+        with warnings.catch_warnings():  # its F.upsample is deprecated; said once is enough
+            warnings.simplefilter("ignore")
+            return twin(x)
+
+    candidates[TORCHREID_ROW] = run_twin
 
 
 def _add_compiled(
@@ -125,7 +189,7 @@ def _add_compiled(
     notes: list[str],
 ) -> float | None:
     """Add the torch.compile row unless compiling is impossible here; returns its compile time."""
-    compiled = optimize_for_inference(model, compile=True)
+    compiled = optimize_for_inference(model, compile=True, kernel=False)
     with torch.no_grad():
         start = time.perf_counter()
         compiled(x)  # the first call compiles
@@ -137,20 +201,52 @@ def _add_compiled(
     return seconds
 
 
-def _add_kernel(
+def _add_default(
+    candidates: dict[str, Callable[[], object]],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    notes: list[str],
+    use_compile: bool,
+) -> None:
+    """What a user gets from ``optimize_for_inference(model)`` with no arguments.
+
+    A HACNN's default compiles ahead of time (minutes, once per machine): with --no-compile
+    or --quick that row is left out rather than paid for.
+    """
+    if isinstance(model, HACNN) and not use_compile:
+        notes.append("defaults row not timed: --no-compile (it compiles HA-CNN ahead of time)")
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        default = optimize_for_inference(model)
+        with torch.no_grad():
+            default(x)
+    notes.extend(f"defaults: {w.message}" for w in caught if w.category is RuntimeWarning)
+    info = default.compile_info
+    if isinstance(default, FusedSoftAttention):
+        notes.append(f"defaults ran: {default.last_path} ({info})")
+    else:
+        notes.append(f"defaults ran: {info}")
+    candidates[DEFAULT_ROW] = lambda: default(x)
+
+
+def _add_bfloat16(
     candidates: dict[str, Callable[[], object]],
     model: torch.nn.Module,
     x: torch.Tensor,
     notes: list[str],
 ) -> None:
-    """Add the hand-written C pass's row where it runs on ``x``, else say why not."""
-    fused = optimize_for_inference(model, kernel=True)
+    """The opt-in bfloat16 path, timed, and how far its features are from float32's."""
+    low = optimize_for_inference(model, precision="bfloat16")
     with torch.no_grad():
-        fused(x)
-    if fused.last_path == "kernel":
-        candidates[KERNEL_ROW] = lambda: fused(x)
-    else:
-        notes.append(f"hand-written C pass not timed: {fused.last_path}")
+        reference = model(x)
+        features = low(x)
+    cosine = torch.nn.functional.cosine_similarity(features.float(), reference, dim=1)
+    notes.append(
+        f"bfloat16 ({low.compile_info}): cosine similarity with float32 features "
+        f"min {float(cosine.min()):.4f}, mean {float(cosine.mean()):.4f}"
+    )
+    candidates[BF16_ROW] = lambda: low(x)
 
 
 def _time_rounds(
@@ -191,8 +287,8 @@ def _peaks(
 
 def format_result(result: Result) -> str:
     """A plain-text table of one workload: a title line, the rows, then notes."""
-    header = ("candidate", "median ms", "min-max ms", "GB/s", "x floor", "img/s", "peak MB")
-    header += ("max|diff|",)
+    header = ("candidate", "median ms", "min-max ms", "GB/s", "x floor", "img/s")
+    header += ("x base", "GFLOP/s", "peak MB", "max|diff|")
     rows = []
     notes = list(result.notes)
     for r in result.rows:
@@ -204,6 +300,8 @@ def format_result(result: Result) -> str:
                 f"{r.gb_per_s:.2f}",
                 f"{r.x_floor:.2f}",
                 _or_dash(r.images_per_s, ".1f"),
+                _or_dash(r.x_baseline, ".2f"),
+                _or_dash(r.gflop_per_s, ".1f"),
                 _or_dash(r.peak_mem_mb, ".1f"),
                 _or_dash(r.max_abs_diff, ".1e"),
             )
@@ -216,6 +314,10 @@ def format_result(result: Result) -> str:
     )
     table = format_table(header, rows)
     lines = [title, *("  " + line for line in table.splitlines())]
+    if result.baseline is not None:
+        lines.append(f"  x base: images/s over the row '{result.baseline}'")
+    if result.flops is not None:
+        lines.append(f"  GFLOP/s: {result.flops / 1e9:.2f} GFLOP per call (FlopCounterMode)")
     lines.extend(f"  note: {note}" for note in notes)
     return "\n".join(lines)
 

@@ -69,7 +69,7 @@ def peak_memory_bytes(fn: Callable[[], object], device: torch.device) -> int:
     return peak_rss_growth(fn)
 
 
-CANDIDATES = ("eager", "optimized", "kernel")  # module.eval(), compile=False, kernel=True
+CANDIDATES = ("eager", "optimized", "default")  # module.eval(), compile=False, no arguments
 
 
 def check_candidate(candidate: str) -> None:
@@ -90,9 +90,9 @@ def cold_call_memory(workload_index: int, candidate: str, quick: bool) -> int:
     randomize_batchnorm(module)
     x = torch.randn(work.shape)
     if candidate == "optimized":
-        module = optimize_for_inference(module, compile=False)
-    elif candidate == "kernel":
-        module = optimize_for_inference(module, kernel=True)
+        module = optimize_for_inference(module, compile=False, kernel=False)
+    elif candidate == "default":
+        module = optimize_for_inference(module, progress=False)
     with torch.no_grad():
         return peak_rss_growth(lambda: module(x))
 
@@ -100,7 +100,7 @@ def cold_call_memory(workload_index: int, candidate: str, quick: bool) -> int:
 def memory_in_fresh_process(workload_index: int, candidate: str, quick: bool) -> int | None:
     """CPU peak of one cold call, measured in a child process so earlier runs do not hide it.
 
-    ``candidate`` is "eager", "optimized" or "kernel"; returns bytes, or None if the child
+    ``candidate`` is "eager", "optimized" or "default"; returns bytes, or None if the child
     failed.
     """
     check_candidate(candidate)

@@ -16,8 +16,10 @@ from .eval_only import EvalOnly
 class CompileInfo:
     """What happened with torch.compile: used or not, seconds of the first (compiling) call.
 
-    ``note`` says why the module stayed eager; ``kernel`` is True when the hand-written C pass
-    replaced torch.compile (``note`` then says how it was built or why it could not be).
+    ``note`` says why the module stayed eager, or, when compiled, how (for example that an
+    ahead-of-time package was loaded from the cache); ``kernel`` is True when the
+    hand-written C pass replaced torch.compile (``note`` then says how it was built or why
+    it could not be).
     """
 
     used: bool = False
@@ -26,7 +28,7 @@ class CompileInfo:
     kernel: bool = False
 
     def __str__(self) -> str:
-        if self.kernel:
+        if self.kernel or (self.used and self.note):
             return self.note
         if self.used and self.seconds is not None:
             return f"compiled in {self.seconds:.1f} s"

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hacnn.blocks import InceptionA, InceptionB
-from ..hacnn.model import HACNN, NUM_REGIONS, STRIPE_SIZES, check_hacnn_input
+from ..hacnn.model import HACNN, NUM_REGIONS, check_hacnn_input
 from .eval_only import EvalOnly
 from .fast_soft import FastHarmoniousAttention, soft_gate
 from .fold import FoldedConvReLU, concat_folded, fold_linear, grouped_folded
@@ -33,7 +33,7 @@ def hacnn_for_compiler(model: HACNN) -> HACNN:
     channel mean shared by both branches). Everything else keeps HACNN's own forward:
     with freezing, inductor folds BatchNorm and prepacks the conv weights itself, and the
     batched stripes of FastHACNN compiled to slower code than HACNN's four separate crops.
-    (N, 3, 160, 64) -> (N, 2 * feat_dim) features, as ``HACNN.eval()``.
+    (N, 3, H, W) -> (N, 2 * feat_dim) features, as ``HACNN.eval()``.
     """
     model.eval()
     for name in ("ha1", "ha2", "ha3"):
@@ -85,6 +85,10 @@ def crop_stripes(
     x (N, C, H, W), translations (N, T, 2), scale (2, 2) -> (T * N, C, *out_size), region-major
     (rows t*N ... t*N + N - 1 are region t), each equal to ``crop_region`` of that region.
     """
+    if x.dtype == torch.bfloat16:
+        # grid_sample on a channels-last bfloat16 CPU tensor returned NaNs in about one call
+        # in three (torch 2.14.1, uninitialised memory); on NCHW it does not. The copy is small.
+        x = x.contiguous()
     n, c, h, w = x.shape
     t = translations.shape[1]
     theta = torch.cat(
@@ -104,13 +108,18 @@ def crop_stripes(
 
 
 class FastHACNN(EvalOnly):
-    """Eval-only HA-CNN: (N, 3, 160, 64) -> (N, feat_dim) features, as ``HACNN.eval()``."""
+    """Eval-only HA-CNN: (N, 3, H, W) -> (N, 2 * feat_dim) features, as ``HACNN.eval()``.
+
+    (H, W) is the model's ``input_size`` (160 x 64 unless it was built for another).
+    """
 
     trains_instead = "HACNN"
 
     def __init__(self, model: HACNN, blocked: bool = True, channels_last: bool = False) -> None:
         super().__init__()
         self.learn_region = model.learn_region
+        self.input_size = model.input_size
+        self.stripe_sizes = model.stripe_sizes
         self.channels_last = channels_last
         self.stem = FoldedConvReLU.from_block(model.conv)
         self.inceptions = nn.ModuleList(
@@ -133,7 +142,7 @@ class FastHACNN(EvalOnly):
         self.train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_hacnn_input(x, where="FastHACNN")
+        check_hacnn_input(x, where="FastHACNN", input_size=self.input_size)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         stage_input = self.stem(x)
@@ -146,7 +155,7 @@ class FastHACNN(EvalOnly):
             if self.learn_region:
                 translations = attention.translations(channel_mean)
                 stripes = crop_stripes(
-                    stage_input, translations, self.region_scale, STRIPE_SIZES[k]
+                    stage_input, translations, self.region_scale, self.stripe_sizes[k]
                 )
                 if local is not None:
                     stripes = stripes + local

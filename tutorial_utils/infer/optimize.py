@@ -3,13 +3,15 @@ SoftAttention, HarmoniousAttention or HACNN in eval mode, with less work, option
 
 The steps live in ``fold`` (BatchNorm folding), ``fast_soft`` (rank-1 soft attention,
 one-pass statistics, fused output), ``fast_hacnn`` (merged convs, batched stripes),
-``compiled`` (torch.compile with an eager fallback) and ``soft_kernel`` (a hand-written C pass).
+``compiled`` (torch.compile with an eager fallback), ``soft_kernel`` (a hand-written C pass)
+and ``aot_package`` (HA-CNN compiled ahead of time, once, and kept on disk).
 The original module is never modified; the result keeps no reference to it.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Literal
 
 import torch
@@ -18,12 +20,16 @@ from torch import nn
 from ..hacnn.harmonious import HarmoniousAttention
 from ..hacnn.model import HACNN
 from ..hacnn.soft_attention import SoftAttention
+from .aot_package import PackagedHACNN, cxx_compiler, load_or_compile
 from .compiled import CompiledOrEager, CompileInfo, compile_available
 from .fast_hacnn import FastHACNN, hacnn_for_compiler
 from .fast_soft import FastHarmoniousAttention, FastSoftAttention
+from .low_precision import BFloat16HACNN, native_bfloat16
 from .soft_kernel import FusedSoftAttention, kernel_available
 
 CompileChoice = bool | Literal["auto"]
+KernelChoice = bool | Literal["auto"]
+Precision = Literal["float32", "bfloat16"]
 OPTIMIZABLE = (SoftAttention, HarmoniousAttention, HACNN)
 
 
@@ -31,87 +37,173 @@ def optimize_for_inference(
     module: nn.Module,
     compile: CompileChoice = "auto",  # the name users know from torch
     *,
+    kernel: KernelChoice = "auto",
     blocked: bool = True,
-    channels_last: bool = False,
-    kernel: bool = False,
+    channels_last: bool | None = None,
     example_input: torch.Tensor | None = None,
+    progress: bool = True,
+    precision: Precision = "float32",
 ) -> nn.Module:
-    """An eval-only module computing the same function as ``module.eval()``.
+    """An eval-only module computing the same function as ``module.eval()``, fast by default.
 
     Accepts SoftAttention ((N, C, H, W) -> (N, C, H, W)), HarmoniousAttention
-    (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, 160, 64) -> (N, 1024) features).
-    ``compile``: True compiles with torch.compile, falling back to eager if that fails;
-    False stays eager; "auto" compiles SoftAttention and HarmoniousAttention (small graphs,
-    seconds) but not the whole HACNN (about a minute on two CPU cores). A compiled HACNN is
-    HACNN's own forward with its attention modules made fast (``hacnn_for_compiler``),
-    compiled with inductor freezing; ``blocked`` and ``channels_last`` do not apply to it.
+    (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, H, W) -> (N, 2 * feat_dim) features).
+    The defaults are the fastest path measured on a CPU:
+
+    - SoftAttention: the hand-written one-pass C kernel (``soft_kernel``, built once per
+      CPU); where it cannot be built, or for inputs it does not take, the PyTorch path runs,
+      compiled with torch.compile, and ``last_path`` says why.
+    - HarmoniousAttention: torch.compile of the fast eager module (seconds).
+    - HACNN on the CPU: compiled ahead of time with inductor freezing, once per CPU, torch,
+      source and weights, and kept on disk (``aot_package``): the first call of this function
+      for a model compiles for a few minutes (``progress`` prints a line before and after),
+      every later one, in any process, loads the package in under a second. Where that is
+      impossible (no torch.compile, no C++ compiler, a failed build) the eager fast module
+      runs, a RuntimeWarning says why, and so does ``compile_info``.
+
+    ``compile``: False stays eager; True insists on torch.compile (for SoftAttention: compile
+    instead of the C kernel; for a HACNN on a GPU: torch.compile with freezing).
+    ``kernel``: True asks for the C kernel (SoftAttention only), False forbids it.
     ``blocked`` walks big CPU tensors a few samples at a time so each is read from memory
-    once; compiled, that walk stays eager and the rest is one compiled graph.
-    ``channels_last`` (HACNN, eager only) stores feature maps channels-last.
-    ``kernel`` (SoftAttention only) runs the hand-written one-pass C kernel of
-    ``soft_kernel`` instead of PyTorch ops and torch.compile (built on first use; where it
-    cannot be built, or for inputs it does not take, the PyTorch path runs and ``last_path``
-    says why).
-    ``example_input``, if given, is run once so the compile happens now and
-    ``result.compile_info.seconds`` is filled in.
+    once. ``channels_last`` (eager HACNN) stores feature maps channels-last; None chooses it
+    on the CPU, where oneDNN's convs and pooling run faster that way.
+    ``example_input``, if given, is run once so a lazy compile or a kernel build happens now.
+    ``precision="bfloat16"`` (HACNN only, an opt-in) runs the eager fast network in bfloat16
+    (``low_precision``): fast on CPUs with bfloat16 units, slower without; features differ
+    from float32's at the third significant digit. The bench measures both.
     The result's ``compile_info`` says what was done.
     """
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
     if compile not in (True, False, "auto"):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
+    if kernel not in (True, False, "auto"):
+        raise ValueError(f"kernel must be True, False or 'auto', got {kernel!r}")
     if not isinstance(module, OPTIMIZABLE):
         raise TypeError(
             "optimize_for_inference expects a SoftAttention, HarmoniousAttention or HACNN, "
             f"got {type(module).__name__}"
         )
-    if kernel:
-        return _with_kernel(module, compile, blocked, example_input)
-    want = compile is True or (compile == "auto" and not isinstance(module, HACNN))
-    available, why_not = compile_available() if want else (False, "")
-    if not (want and available):
-        fast = _eager_module(module, blocked, channels_last)
-        if not want:
-            why_not = "compile=False" if compile is False else "auto: whole-network compile skipped"
-        fast.compile_info = CompileInfo(note=why_not)
-        return fast
-    if isinstance(module, HACNN):
-        # Inductor's freezing treats the weights as constants: it folds BatchNorm and swaps
-        # each conv (+ ReLU) for a prepacked oneDNN conv. Set around this module's calls only.
-        target = hacnn_for_compiler(copy.deepcopy(module))  # changes its argument: a copy
-        wrapped = CompiledOrEager(
-            target, CompileInfo(used=True), inductor_config={"freezing": True}
+    if kernel is True and not isinstance(module, SoftAttention):
+        raise ValueError(
+            f"kernel=True is for SoftAttention only, got {type(module).__name__}; "
+            "leave kernel at 'auto' or False for HarmoniousAttention and HACNN"
         )
-    else:
-        wrapped = CompiledOrEager(_eager_module(module, blocked), CompileInfo(used=True))
-    _warm_up(wrapped, example_input)
-    return wrapped
-
-
-def _eager_module(module: nn.Module, blocked: bool, channels_last: bool = False) -> nn.Module:
-    """The fast eager counterpart of ``module``; it copies what it needs and changes nothing."""
-    if isinstance(module, SoftAttention):
-        return FastSoftAttention(module, blocked)
-    if isinstance(module, HarmoniousAttention):
-        return FastHarmoniousAttention(module, blocked)
-    return FastHACNN(module, blocked, channels_last=channels_last)
-
-
-def _with_kernel(
-    module: nn.Module,
-    compile: CompileChoice,
-    blocked: bool,
-    example_input: torch.Tensor | None,
-) -> FusedSoftAttention:
-    if compile is True:
+    if precision == "bfloat16":
+        return _bfloat16(module)
+    if isinstance(module, HACNN):
+        return _optimize_hacnn(module, compile, blocked, channels_last, example_input, progress)
+    if isinstance(module, SoftAttention) and kernel is not False and compile is not True:
+        return _with_kernel(module, compile, blocked, example_input)
+    if kernel is True:  # and compile is True
         raise ValueError(
             "kernel=True replaces torch.compile with the hand-written C pass; "
             "pass compile=False (or leave it 'auto') together with kernel=True"
         )
-    if not isinstance(module, SoftAttention):
+    eager = _eager_module(module, blocked)
+    wrapped = _compiled_or_eager(eager, compile)
+    _warm_up(wrapped, example_input)
+    return wrapped
+
+
+def _bfloat16(module: nn.Module) -> BFloat16HACNN:
+    if not isinstance(module, HACNN):
         raise ValueError(
-            f"kernel=True is for SoftAttention only, got {type(module).__name__}; "
-            "leave kernel=False for HarmoniousAttention and HACNN"
+            f"precision='bfloat16' is for HACNN only, got {type(module).__name__}; "
+            "attention modules alone are memory-bound, not arithmetic-bound"
         )
-    fused = FusedSoftAttention(FastSoftAttention(module, blocked))
+    low = BFloat16HACNN(module)
+    native, note = native_bfloat16()
+    low.compile_info = CompileInfo(note=f"bfloat16; {note}")
+    return low
+
+
+def _compiled_or_eager(eager: nn.Module, compile: CompileChoice) -> nn.Module:
+    """``eager`` under torch.compile unless ``compile`` is False or compiling is impossible."""
+    available, why_not = compile_available() if compile is not False else (False, "compile=False")
+    if not available:
+        eager.compile_info = CompileInfo(note=why_not)
+        return eager
+    return CompiledOrEager(eager, CompileInfo(used=True))
+
+
+def _optimize_hacnn(
+    model: HACNN,
+    compile: CompileChoice,
+    blocked: bool,
+    channels_last: bool | None,
+    example_input: torch.Tensor | None,
+    progress: bool,
+) -> nn.Module:
+    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+    single = all(p.dtype == torch.float32 for p in model.parameters())
+    if channels_last is None:
+        channels_last = on_cpu
+    if compile is False:
+        eager = FastHACNN(model, blocked, channels_last=channels_last)
+        eager.compile_info = CompileInfo(note="compile=False")
+        return eager
+    if not on_cpu:
+        if compile == "auto":  # a GPU runs the eager fast module well; compiling is opt-in
+            eager = FastHACNN(model, blocked=False, channels_last=channels_last)
+            eager.compile_info = CompileInfo(note="auto: not compiled on a GPU")
+            return eager
+        # Inductor's freezing treats the weights as constants: it folds BatchNorm and fuses
+        # each conv with its ReLU. Set around this module's calls only.
+        target = hacnn_for_compiler(copy.deepcopy(model))  # changes its argument: a copy
+        wrapped = CompiledOrEager(
+            target, CompileInfo(used=True), inductor_config={"freezing": True}
+        )
+        _warm_up(wrapped, example_input)
+        return wrapped
+    why_not = _why_no_package(single)
+    if why_not is None:
+        try:
+            runner, info = load_or_compile(model, progress=progress)
+        except Exception as error:  # exporters and compilers fail in many ways; eager still works
+            why_not = f"ahead-of-time compile failed: {type(error).__name__}: {error}"[:300]
+    if why_not is not None:
+        message = f"optimize_for_inference: HA-CNN runs eager ({why_not})"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        eager = FastHACNN(model, blocked, channels_last=channels_last)
+        eager.compile_info = CompileInfo(note=why_not)
+        return eager
+    how = "loaded from the cache" if info.loaded_from_cache else "compiled and cached"
+    packaged = PackagedHACNN(runner, model.input_size, info)
+    packaged.compile_info = CompileInfo(
+        used=True, seconds=info.seconds, note=f"ahead-of-time package {how} in {info.seconds:.1f} s"
+    )
+    return packaged
+
+
+def _why_no_package(single: bool) -> str | None:
+    """Why the ahead-of-time package cannot be built here, or None if it can."""
+    if not single:
+        return "the weights are not float32; the compiled package is built for float32"
+    available, why_not = compile_available()
+    if not available:
+        return why_not
+    if cxx_compiler() is None:
+        return "no C++ compiler found for inductor (install g++ or set CXX)"
+    return None
+
+
+def _eager_module(module: nn.Module, blocked: bool) -> nn.Module:
+    """The fast eager counterpart of SoftAttention or HarmoniousAttention; ``module`` is kept."""
+    if isinstance(module, SoftAttention):
+        return FastSoftAttention(module, blocked)
+    return FastHarmoniousAttention(module, blocked)
+
+
+def _with_kernel(
+    module: SoftAttention,
+    compile: CompileChoice,
+    blocked: bool,
+    example_input: torch.Tensor | None,
+) -> FusedSoftAttention:
+    """The C kernel, with the PyTorch path (compiled unless compile=False) as its fallback."""
+    fast = FastSoftAttention(module, blocked)
+    fused = FusedSoftAttention(fast, fallback=_compiled_or_eager(fast, compile))
     ok, note = kernel_available()
     shown = f"hand-written C kernel, {note}" if ok else f"PyTorch path: {note}"
     fused.compile_info = CompileInfo(note=shown, kernel=True)

@@ -1,11 +1,12 @@
 """Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
-evaluation and what attention learned (lesson 09)."""
+evaluation, what attention learned (lesson 09) and what bfloat16 costs the ranking (lesson 07)."""
 
 from .attention_measures import attention_measures
 from .checkpoints import load_model
 from .evaluation import evaluate
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
+from .precision import compare_rankings
 from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
@@ -18,6 +19,7 @@ __all__ = [
     "TrainConfig",
     "attention_measures",
     "build_model",
+    "compare_rankings",
     "evaluate",
     "evaluate_ranking",
     "load_model",
