@@ -16,6 +16,10 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # it too, so that a learner's laptop or the next CI machine (another CPU) reproduces them.
 SECOND_PATH := ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1
 PORT ?= 8888
+# glibc keeps freed memory instead of returning large blocks to the OS: without this every fresh
+# 64 MB tensor is page-faulted in again (lesson 07, appendix A). Kernels inherit it from the lab
+# server and from pytest; `python -m tutorial_utils.bench` sets it for itself.
+ALLOCATOR := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736
 # JupyterLab refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -53,7 +57,7 @@ install: $(DEV_STAMP)
 
 lab: install-lab
 	@echo "Starting JupyterLab on notebooks/. Open the URL printed below (http://127.0.0.1:$(PORT)/lab?token=...)."
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser $(ALLOW_ROOT)
+	$(ALLOCATOR) $(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser $(ALLOW_ROOT)
 
 test: install lint unit nbval
 
@@ -69,10 +73,10 @@ unit: install
 nbval: nbval-native nbval-second-path
 
 nbval-native: install
-	$(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
+	$(ALLOCATOR) $(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
 
 nbval-second-path: install
-	$(SECOND_PATH) $(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
+	$(ALLOCATOR) $(SECOND_PATH) $(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
 
 # Re-run lessons top to bottom, each in a fresh kernel, and store their outputs
 # (every lesson, or one: make execute NB=notebooks/08_does_attention_help.ipynb).

@@ -32,6 +32,15 @@ def test_test_adds_the_developer_tools(tmp_path: Path):
     assert any('-e ".[dev]"' in line for line in installs), installs
 
 
+def test_lab_and_nbval_kernels_get_the_tuned_allocator(tmp_path: Path):
+    for target in ("lab", "nbval"):
+        runs = [
+            line for line in _plan(target, tmp_path) if "jupyter lab" in line or "--nbval" in line
+        ]
+        assert runs and all("MALLOC_MMAP_THRESHOLD_=" in line for line in runs), runs
+        assert all("MALLOC_TRIM_THRESHOLD_=" in line for line in runs), runs
+
+
 def test_install_fetches_torchreids_reference_file(tmp_path: Path):
     plan = _plan("install", tmp_path)
     assert any("fetch_torchreid_hacnn" in line for line in plan), plan

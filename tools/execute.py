@@ -12,6 +12,7 @@ whole timeout with the kernel idle. Polling in one-second slices avoids that.
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import sys
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from tutorial_utils.bench import TUNED_ALLOCATOR
 
 POLL_SLICE_S = 1.0
 
@@ -84,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
+    # Kernels inherit this environment: the tuned allocator the lessons' timings assume (lesson
+    # 07, appendix A), as `make lab` and `make test` start them. Settings already made win.
+    for name, value in TUNED_ALLOCATOR.items():
+        os.environ.setdefault(name, value)
     for path in args.notebooks:
         seconds, peak = execute(path, args.timeout)
         memory = "" if peak is None else f", kernel peak {peak:.0f} MB"

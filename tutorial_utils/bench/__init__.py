@@ -11,7 +11,6 @@ from .allocator import (
     TUNED_ALLOCATOR,
     allocator_settings,
     describe_allocator,
-    tune_allocator_in_process,
 )
 from .measure import Result, Row, format_result, run_workload
 from .memory import memory_in_fresh_process, peak_memory_bytes, peak_rss_growth
@@ -29,6 +28,5 @@ __all__ = [
     "peak_memory_bytes",
     "peak_rss_growth",
     "run_workload",
-    "tune_allocator_in_process",
     "workloads",
 ]

@@ -49,23 +49,3 @@ def restart_with_tuned_allocator(argv: list[str]) -> None:
     )
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable, "-m", "tutorial_utils.bench", *argv], env)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
-
-
-def tune_allocator_in_process() -> bool:
-    """Give this running process the tuned settings through glibc's ``mallopt``.
-
-    Environment variables are read only when a process starts; a notebook kernel is already
-    running, so it asks glibc directly. Returns False (and changes nothing) off glibc.
-    """
-    import ctypes
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    libc = ctypes.CDLL("libc.so.6")
-    mmap_ok = libc.mallopt(M_MMAP_THRESHOLD, 1 << 30)  # blocks up to 1 GiB stay on the heap
-    trim_ok = libc.mallopt(M_TRIM_THRESHOLD, 1 << 36)
-    return bool(mmap_ok and trim_ok)
