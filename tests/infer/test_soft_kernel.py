@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 import torch
 
 from tutorial_utils import HACNN, SoftAttention, optimize_for_inference, randomize_batchnorm
 from tutorial_utils.infer import FusedSoftAttention, kernel_available
+from tutorial_utils.infer.soft_kernel import FLAGS, SOURCE_PATH
+
+
+@pytest.fixture(scope="module")
+def x86_gcc() -> str:
+    """gcc targeting x86-64: the vectorisation tests read its reports and macros."""
+    compiler = shutil.which("gcc")
+    if (
+        compiler is None
+        or "x86_64"
+        not in subprocess.run([compiler, "-dumpmachine"], capture_output=True, text=True).stdout
+    ):
+        pytest.skip("needs gcc targeting x86-64")
+    return compiler
 
 
 @pytest.fixture(scope="module")
@@ -77,25 +94,16 @@ def test_kernel_option_refuses_other_modules_and_bad_input() -> None:
 
 
 @pytest.mark.parametrize("isa", [["-mavx2"], ["-mavx512f"]])
-def test_the_gate_loop_vectorises_without_masked_lanes(tmp_path, isa: list[str]) -> None:
+def test_the_gate_loop_vectorises_without_masked_lanes(
+    tmp_path, isa: list[str], x86_gcc: str
+) -> None:
     """With gcc, the kernel's portable gate loop must compile to vector code on AVX2 as on
     AVX-512. (AVX2 with FMA takes the hand-vectorised gate8 instead: the next test.)
 
     Without -fno-trapping-math gcc 12 left it scalar on AVX2 (no masked lanes to hide the
     clamps' comparisons): the kernel ran ten times slower on such CPUs than on AVX-512 ones.
     """
-    import shutil
-    import subprocess
-
-    from tutorial_utils.infer.soft_kernel import FLAGS, SOURCE_PATH
-
-    compiler = shutil.which("gcc")
-    if (
-        compiler is None
-        or "x86_64"
-        not in subprocess.run([compiler, "-dumpmachine"], capture_output=True, text=True).stdout
-    ):
-        pytest.skip("needs gcc targeting x86-64 (its -fopt-info report is read)")
+    compiler = x86_gcc
     lines = SOURCE_PATH.read_text().splitlines()
     (gate_line,) = [i + 1 for i, line in enumerate(lines) if "the gate loop" in line]
     command = [compiler, *FLAGS, *isa, "-fopt-info-vec-optimized", "-o", str(tmp_path / "k.so")]
@@ -107,19 +115,8 @@ def test_the_gate_loop_vectorises_without_masked_lanes(tmp_path, isa: list[str])
     assert any("loop vectorized" in line for line in vectorised), report
 
 
-def test_avx2_with_fma_takes_the_hand_vectorised_gate() -> None:
-    import shutil
-    import subprocess
-
-    from tutorial_utils.infer.soft_kernel import FLAGS, SOURCE_PATH
-
-    compiler = shutil.which("gcc")
-    if (
-        compiler is None
-        or "x86_64"
-        not in subprocess.run([compiler, "-dumpmachine"], capture_output=True, text=True).stdout
-    ):
-        pytest.skip("needs gcc targeting x86-64")
+def test_avx2_with_fma_takes_the_hand_vectorised_gate(x86_gcc: str) -> None:
+    compiler = x86_gcc
 
     def macros(*isa: str) -> str:
         command = [compiler, *FLAGS, *isa, "-dM", "-E", str(SOURCE_PATH)]
