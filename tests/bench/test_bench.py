@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,18 @@ def test_format_result_is_one_table_with_notes() -> None:
         "  note: a note",
         "  note: optimized, torch.compile: its first call compiled in 61.0 s (not timed)",
     ]
+
+
+def test_a_new_process_is_timed_until_ready_not_until_it_exits() -> None:
+    """The soft attention workload (quick: its kernel, nothing compiled) in a child process."""
+    from tutorial_utils.bench.startup import format_startup, startup_in_fresh_process
+
+    start = time.perf_counter()
+    phases = startup_in_fresh_process(0, quick=True)
+    elapsed = time.perf_counter() - start
+    assert phases is not None
+    measured = phases["build_s"] + phases["optimize_s"] + phases["first_call_s"]
+    assert measured < phases["total_s"] < elapsed  # imports counted, the exit not
+    assert phases["exit_s"] >= 0
+    assert abs(phases["total_s"] + phases["exit_s"] - elapsed) < 0.5
+    assert f"its exit took {phases['exit_s']:.1f} s more" in format_startup(phases)

@@ -167,11 +167,15 @@ def test_second_process_loads_the_package_within_ten_seconds(compiled_once) -> N
         fast = optimize_for_inference(model)
         with torch.no_grad():
             fast(torch.randn(2, 3, 160, 64))
+        ready = time.time()
+        print(ready)
         print(type(fast).__name__, "|", fast.compile_info)
         """
     )
     env_cache = {"TUTORIAL_UTILS_CACHE": str(cache)}
-    start = time.perf_counter()
+    # Ready means: loaded and one batch run. The child's exit comes after that (and takes over a
+    # second once torch's compiler is imported), so it reports the moment, on the same clock.
+    start = time.time()
     done = subprocess.run(
         [sys.executable, "-c", child],
         cwd=ROOT,
@@ -181,8 +185,8 @@ def test_second_process_loads_the_package_within_ten_seconds(compiled_once) -> N
         timeout=300,
         check=True,
     )
-    seconds = time.perf_counter() - start
-    last = done.stdout.strip().splitlines()[-1]
+    *_, ready, last = done.stdout.strip().splitlines()
+    seconds = float(ready) - start
     assert last.startswith("PackagedHACNN | ahead-of-time package loaded from the cache in"), last
     assert "compiling HA-CNN" not in done.stderr  # nothing was compiled again
     assert seconds < 10, f"a second process took {seconds:.1f} s to be ready"

@@ -10,7 +10,7 @@ import torch
 
 from tutorial_utils import HACNN, SoftAttention, optimize_for_inference, randomize_batchnorm
 from tutorial_utils.infer import FusedSoftAttention, kernel_available
-from tutorial_utils.infer.soft_kernel import FLAGS, SOURCE_PATH
+from tutorial_utils.infer.soft_kernel import KERNEL_FLAGS, KERNEL_SOURCE
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,30 @@ def test_kernel_matches_eager(kernel_here, shape: tuple[int, ...], threads: int)
         torch.testing.assert_close(got, soft(x), atol=1e-5, rtol=0)
     assert fused.last_path == "kernel"
     assert got.shape == x.shape and got.is_contiguous()
+
+
+@pytest.mark.parametrize("channels", [6, 18])
+def test_kernel_matches_eager_when_channels_are_not_a_multiple_of_four(
+    kernel_here, channels: int
+) -> None:
+    """H * W a multiple of 8 takes the four-channel loop on AVX2: its last channels go alone."""
+    soft = SoftAttention(channels, reduction_rate=2)
+    soft = randomize_batchnorm(soft, seed=channels).eval()
+    x = torch.randn(3, channels, 8, 16) * 2
+    with torch.no_grad():
+        torch.testing.assert_close(FusedSoftAttention(soft)(x), soft(x), atol=1e-5, rtol=0)
+
+
+def test_kernel_matches_eager_on_an_input_that_starts_off_a_vector_boundary(kernel_here) -> None:
+    """A contiguous view one float into its storage: the loops that need aligned rows step aside."""
+    soft = randomize_batchnorm(SoftAttention(16), seed=5).eval()
+    shape = (2, 16, 8, 16)
+    x = (torch.randn(2 * 16 * 8 * 16 + 1) * 2)[1:].view(shape)
+    assert x.is_contiguous() and x.data_ptr() % 32 != 0
+    fused = FusedSoftAttention(soft)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), soft(x), atol=1e-5, rtol=0)
+    assert fused.last_path == "kernel"
 
 
 def test_inputs_the_kernel_does_not_take_use_the_pytorch_path(kernel_here) -> None:
@@ -104,11 +128,12 @@ def test_the_gate_loop_vectorises_without_masked_lanes(
     clamps' comparisons): the kernel ran ten times slower on such CPUs than on AVX-512 ones.
     """
     compiler = x86_gcc
-    lines = SOURCE_PATH.read_text().splitlines()
+    lines = KERNEL_SOURCE.read_text().splitlines()
     (gate_line,) = [i + 1 for i, line in enumerate(lines) if "the gate loop" in line]
-    command = [compiler, *FLAGS, *isa, "-fopt-info-vec-optimized", "-o", str(tmp_path / "k.so")]
+    command = [compiler, *KERNEL_FLAGS, *isa, "-fopt-info-vec-optimized"]
+    command += ["-o", str(tmp_path / "k.so")]
     report = subprocess.run(
-        [*command, str(SOURCE_PATH), "-lm"], capture_output=True, text=True, check=True
+        [*command, str(KERNEL_SOURCE), "-lm"], capture_output=True, text=True, check=True
     ).stderr
     at_loop = (f".c:{gate_line}:", f".c:{gate_line + 1}:")  # gcc names the for or its body
     vectorised = [line for line in report.splitlines() if any(a in line for a in at_loop)]
@@ -119,7 +144,7 @@ def test_avx2_with_fma_takes_the_hand_vectorised_gate(x86_gcc: str) -> None:
     compiler = x86_gcc
 
     def macros(*isa: str) -> str:
-        command = [compiler, *FLAGS, *isa, "-dM", "-E", str(SOURCE_PATH)]
+        command = [compiler, *KERNEL_FLAGS, *isa, "-dM", "-E", str(KERNEL_SOURCE)]
         return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
     assert "#define GATE8 1" in macros("-mavx2", "-mfma")

@@ -23,9 +23,11 @@ from .fast_soft import (
 )
 from .fold import fold_conv_bn, fold_linear_bn
 from .optimize import optimize_for_inference
-from .soft_kernel import FusedSoftAttention, kernel_available
+from .soft_kernel import KERNEL_FLAGS, KERNEL_SOURCE, FusedSoftAttention, kernel_available
 
 __all__ = [
+    "KERNEL_FLAGS",
+    "KERNEL_SOURCE",
     "CompileInfo",
     "PackageInfo",
     "PackagedHACNN",

@@ -7,7 +7,10 @@ one loop: while it writes sample n's output it reads sample n + 1's x into that 
 so the two costs overlap. Threads take different ranges of samples.
 
 On AVX2 CPUs with FMA the gate is written with intrinsics (``gate8`` in the C file): eight
-lanes at a time, the division replaced by an approximate reciprocal and one Newton step.
+lanes at a time, the exponential in base 2 with log2(e) folded into the weights, the division
+replaced by an approximate reciprocal and one Newton step; and where H * W is a multiple of 8
+the loop takes four channels per step (``gate_grouped``), so one load of the spatial map and
+one update of the running sums serve four outputs.
 The C file is compiled on first use with the system C compiler (the one inductor also needs)
 into a cache directory, and called through ctypes (which releases the GIL, so the threads run
 in parallel). If there is no compiler, or the input is not a contiguous float32 CPU tensor,
@@ -34,14 +37,14 @@ from .cache import cpu_fingerprint, writable_cache_dir
 from .eval_only import EvalOnly
 from .fast_soft import FastSoftAttention
 
-SOURCE_PATH = Path(__file__).with_name("soft_kernel.c")
+KERNEL_SOURCE = Path(__file__).with_name("soft_kernel.c")
 # ISO C mode turns off fused multiply-add contraction; the polynomial wants it back.
 # Without -fno-trapping-math gcc may not turn the gate's clamps into vector selects (a
 # comparison done for lanes that would not run it could trap), and on AVX2, which has no
 # masked lanes, the gate loop then stays scalar: ten times slower. Neither flag changes a
 # result: no reassociation, no approximate division, NaN and infinity kept.
-FLAGS = ["-O3", "-std=c11", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"]
-FLAGS += ["-fopenmp-simd", "-shared", "-fPIC"]
+KERNEL_FLAGS = ["-O3", "-std=c11", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"]
+KERNEL_FLAGS += ["-fopenmp-simd", "-shared", "-fPIC"]
 NATIVE_FLAGS = ["-march=native"]  # AVX-512 or NEON where the CPU has it; retried without
 
 
@@ -50,7 +53,7 @@ def _compile(compiler: str, source: Path, target: Path) -> str | None:
     error = ""
     for extra in (NATIVE_FLAGS, []):
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        command = [compiler, *FLAGS, *extra, "-o", str(temporary), str(source), "-lm"]
+        command = [compiler, *KERNEL_FLAGS, *extra, "-o", str(temporary), str(source), "-lm"]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as failure:
@@ -71,13 +74,13 @@ def load_kernel() -> tuple[ctypes.CDLL | None, str]:
     compiler = compiler or shutil.which("clang")
     if not compiler:
         return None, "no C compiler found (set CC to one)"
-    source = SOURCE_PATH.read_bytes()
-    key = hashlib.sha256(source + " ".join(FLAGS).encode() + cpu_fingerprint().encode())
+    source = KERNEL_SOURCE.read_bytes()
+    key = hashlib.sha256(source + " ".join(KERNEL_FLAGS).encode() + cpu_fingerprint().encode())
     directory = writable_cache_dir()
     library = directory / f"soft_kernel_{key.hexdigest()[:16]}.so"
     note = f"{library.name} loaded from the cache"
     if not library.exists():
-        error = _compile(compiler, SOURCE_PATH, library)
+        error = _compile(compiler, KERNEL_SOURCE, library)
         if error is not None:
             return None, f"could not compile soft_kernel.c with {compiler}: {error}"
         note = f"compiled with {Path(compiler).name} into the cache as {library.name}"
