@@ -233,6 +233,15 @@ class HACNN(nn.Module):
             )
         )
 
+    def crop_stripe(
+        self, x: torch.Tensor, theta: torch.Tensor, out_size: tuple[int, int]
+    ) -> torch.Tensor:
+        """One region for the local branch: x (N, C, H, W), theta (N, 2, 3) -> (N, C, *out_size).
+
+        ``crop_region``; a compiled form may put an equal function in its place.
+        """
+        return crop_region(x, theta, out_size)
+
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``."""
         check_hacnn_input(x, input_size=self.input_size)
@@ -256,7 +265,7 @@ class HACNN(nn.Module):
                 thetas = []
                 for r in range(NUM_REGIONS):
                     theta_r = region_theta(translations[:, r], self.region_scale)
-                    stripe = crop_region(stage_input, theta_r, stripe_size)
+                    stripe = self.crop_stripe(stage_input, theta_r, stripe_size)
                     if local[r] is not None:
                         stripe = stripe + local[r]  # the previous stage's local features
                     local[r] = local_conv(stripe)

@@ -2,9 +2,10 @@
 
 optimize (``optimize_for_inference``, the entry point) builds on fold (BatchNorm folded into
 the layer before it), fast_soft (rank-1 soft attention, one read of x), fast_hacnn (merged
-convs, batched stripes), compiled (torch.compile with an eager fallback), soft_kernel (a
-hand-written one-pass C kernel, ``soft_kernel.c``, built on first use) and aot_package (HA-CNN
-compiled ahead of time, once per CPU, torch and weights, and kept where ``cache`` says).
+convs, batched stripes), separable_crop (the stripe crop as two weighted gathers), compiled
+(torch.compile with an eager fallback), soft_kernel (a hand-written one-pass C kernel,
+``soft_kernel.c``, built on first use) and aot_package (HA-CNN compiled ahead of time, once
+per CPU, torch and weights, and kept where ``cache`` says).
 Every optimized module is eval-only (eval_only). This room imports the reference model and
 the shared room.
 """
@@ -23,6 +24,7 @@ from .fast_soft import (
 )
 from .fold import fold_conv_bn, fold_linear_bn
 from .optimize import optimize_for_inference
+from .separable_crop import crop_region_separable
 from .soft_kernel import KERNEL_FLAGS, KERNEL_SOURCE, FusedSoftAttention, kernel_available
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "cache_dir",
     "compile_available",
     "conv3x3_stride2_single",
+    "crop_region_separable",
     "crop_stripes",
     "cxx_compiler",
     "fold_conv_bn",

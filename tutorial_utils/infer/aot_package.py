@@ -33,7 +33,7 @@ FORMAT = "hacnn-aot-1"  # bump when the compiled form changes in a way the sourc
 # The source files whose code ends up in the compiled graph: the model, and the forms of its
 # modules that hacnn_for_compiler swaps in (a change to the C kernel compiles nothing anew).
 GRAPH_SOURCES = ("hacnn/*.py", "infer/fast_hacnn.py", "infer/fast_soft.py", "infer/fold.py")
-GRAPH_SOURCES += ("infer/eval_only.py", "infer/aot_package.py")
+GRAPH_SOURCES += ("infer/eval_only.py", "infer/separable_crop.py", "infer/aot_package.py")
 
 
 @dataclass

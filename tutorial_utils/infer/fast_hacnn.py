@@ -23,6 +23,7 @@ from ..hacnn.model import HACNN, NUM_REGIONS, check_hacnn_input
 from .eval_only import EvalOnly
 from .fast_soft import FastHarmoniousAttention, soft_gate
 from .fold import FoldedConvReLU, concat_folded, fold_linear, grouped_folded
+from .separable_crop import crop_region_separable
 
 
 def hacnn_for_compiler(model: HACNN) -> HACNN:
@@ -30,7 +31,10 @@ def hacnn_for_compiler(model: HACNN) -> HACNN:
 
     Changes ``model`` in place and returns it, eval-only: its three HarmoniousAttention
     modules become FastHarmoniousAttention (rank-1 soft attention, BatchNorm folded, one
-    channel mean shared by both branches). Everything else keeps HACNN's own forward:
+    channel mean shared by both branches), and its stripes are cropped by
+    ``crop_region_separable`` (two weighted gathers instead of a full-size grid_sample and a
+    resize; it needs the diagonal stripe scale HA-CNN has). Everything else keeps HACNN's own
+    forward:
     with freezing, inductor folds BatchNorm and prepacks the conv weights itself, and the
     batched stripes of FastHACNN compiled to slower code than HACNN's four separate crops.
     (N, 3, H, W) -> (N, 2 * feat_dim) features, as ``HACNN.eval()``.
@@ -38,6 +42,14 @@ def hacnn_for_compiler(model: HACNN) -> HACNN:
     model.eval()
     for name in ("ha1", "ha2", "ha3"):
         setattr(model, name, FastHarmoniousAttention(getattr(model, name), blocked=False))
+    if model.learn_region:
+        scale = model.region_scale
+        if scale[0, 1] != 0 or scale[1, 0] != 0:
+            raise ValueError(
+                "hacnn_for_compiler crops stripes by rows and columns, which needs a diagonal "
+                f"region_scale; got {scale.tolist()}"
+            )
+        model.crop_stripe = crop_region_separable  # an instance attribute: HACNN's method stays
     return model.requires_grad_(False)
 
 
