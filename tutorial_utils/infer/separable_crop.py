@@ -8,13 +8,13 @@ input rows, each output column of four input columns, and the crop is
 
     out[n, c, i, j] = sum over a, b < 4 of wy[n, i, a] wx[n, j, b] x[n, c, iy[n, i, a], ix[n, j, b]]
 
-computed columns first, then rows. That reads x once and touches 672 output pixels of a
-24 x 28 stripe instead of sampling all 2,560 grid points of an 80 x 32 map (the time it saves
-in HA-CNN's compiled package is in docs/performance.md). Taps outside the map get weight 0,
-which is ``grid_sample``'s zero
-padding. The weights are computed as ``affine_grid``, ``grid_sample`` and ``interpolate``
-compute them, in float, so the crops agree with ``crop_region`` to float rounding of the
-pixel coordinates (about 1e-5 on unit-scale maps 80 pixels high).
+computed columns first, then rows. For a 24 x 28 stripe of an 80 x 32 map that is 80 x 28
+column sums and 24 x 28 row sums of four taps each per channel, where ``crop_region`` samples
+all 2,560 grid points with four-way gathers and then resizes (the time it saves in HA-CNN's
+compiled package is in docs/performance.md). Taps outside the map get weight 0, which is
+``grid_sample``'s zero padding. The weights are computed as ``affine_grid``, ``grid_sample``
+and ``interpolate`` compute them, in float, so the crops agree with ``crop_region`` to float
+rounding of the pixel coordinates (about 1e-5 on unit-scale maps 80 pixels high).
 """
 
 from __future__ import annotations
