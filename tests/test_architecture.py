@@ -188,3 +188,27 @@ print(json.dumps({{"package": first, "every_module": loaded(), "file": tutorial_
     assert Path(found["file"]).resolve() == PACKAGE / "__init__.py"
     assert found["package"] == [], f"import tutorial_utils loads {found['package']}"
     assert found["every_module"] == [], f"importing every module loads {found['every_module']}"
+
+
+# Machinery a lesson, a command line or a worker process must not pay for on import: the
+# compiler stack (loaded by optimize_for_inference and torch.compile on first use) and pyplot
+# (loaded by the drawing functions).
+HEAVY_ON_IMPORT = ("torch._dynamo", "torch._inductor", "sympy", "matplotlib.pyplot")
+
+
+def test_importing_the_package_loads_no_compiler_and_no_pyplot():
+    """A fresh interpreter: ``import tutorial_utils`` leaves the heavy modules unloaded."""
+    code = f"""
+import json, sys
+import tutorial_utils
+heavy = {list(HEAVY_ON_IMPORT)!r}
+print(json.dumps({{"loaded": [m for m in heavy if m in sys.modules],
+                   "file": tutorial_utils.__file__}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(found["file"]).resolve() == PACKAGE / "__init__.py"
+    assert found["loaded"] == [], f"import tutorial_utils loads {found['loaded']}"

@@ -94,6 +94,24 @@ def test_soft_attention_small_blocks_match() -> None:
     )
 
 
+def test_blocked_statistics_stay_eager_under_the_compiler() -> None:
+    """The blocked walk is a graph break (run eagerly), and the traced result is the same."""
+    import torch._dynamo as dynamo
+
+    x = torch.randn(4, 8, 5, 6)
+
+    def doubled_means(x: torch.Tensor) -> torch.Tensor:
+        spatial, channel = soft_statistics(x, blocked=True, block_bytes=1)
+        return spatial.sum() + 2 * channel.sum()
+
+    dynamo.reset()
+    graphs = "\n".join(graph.code for graph in dynamo.explain(doubled_means)(x).graphs)
+    assert "sum" in graphs, graphs  # the sums after the walk are traced
+    for op in ("mean", "matmul"):  # the walk's reductions are not
+        assert op not in graphs, f"the blocked walk's {op} was traced into a graph:\n{graphs}"
+    torch.testing.assert_close(torch.compile(doubled_means)(x), doubled_means(x))
+
+
 @pytest.mark.parametrize("shape", [(2, 32, 8, 6), (3, 48, 11, 5)])
 def test_harmonious_matches(shape: tuple[int, int, int, int]) -> None:
     torch.manual_seed(0)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib loads on the first drawing, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # (label, x, y, colour): centres in axis units of a 16 x 7 canvas
 _GLOBAL = [
@@ -25,6 +26,8 @@ _LOCAL = [
 
 
 def _box(ax: Axes, label: str, x: float, y: float, colour: str, width: float = 1.9) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch(
             (x - width / 2, y - 0.55),
@@ -41,6 +44,8 @@ def _box(ax: Axes, label: str, x: float, y: float, colour: str, width: float = 1
 def _arrow(
     ax: Axes, start: tuple[float, float], end: tuple[float, float], style: str = "-"
 ) -> None:
+    from matplotlib.patches import FancyArrowPatch
+
     ax.add_patch(
         FancyArrowPatch(
             start, end, arrowstyle="-|>", mutation_scale=10, lw=1.1, ls=style, color="#333333"
@@ -50,6 +55,9 @@ def _arrow(
 
 def draw_hacnn(ax: Axes | None = None) -> Figure:
     """Draw HA-CNN: global stream on top, harmonious attention per stage, local stream below."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 5.2))
     for label, x, y, colour in _GLOBAL:

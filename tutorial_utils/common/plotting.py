@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+
+if TYPE_CHECKING:  # matplotlib loads on the first drawing, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def to_numpy_image(image: torch.Tensor) -> np.ndarray:
@@ -59,6 +61,9 @@ def draw_boxes(
     ax: Axes, boxes: torch.Tensor, colors: list[str] | None = None, labels: bool = True
 ) -> None:
     """Outline pixel boxes (T, 4) as (x1, y1, x2, y2) on ``ax``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
     colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (x1, y1, x2, y2) in enumerate(boxes.detach().cpu().tolist()):
         color = colors[i % len(colors)]
@@ -98,6 +103,8 @@ def plot_map_grid(
     low = float(every.min()) if vmin is None else vmin
     high = float(every.max()) if vmax is None else vmax
     if fig is None:
+        import matplotlib.pyplot as plt
+
         fig = plt.figure(figsize=(1.3 * n + 1.2, 2.3 * (len(rows) + 1)))
     axes = fig.subplots(len(rows) + 1, n, squeeze=False)
     artist = None

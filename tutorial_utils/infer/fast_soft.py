@@ -7,6 +7,8 @@ values. What is left is memory traffic: read x for two means, write one output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -39,10 +41,23 @@ def soft_statistics(
     dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
     if not blocked or x.device.type != "cpu" or not dense:
         return x.mean(dim=1, keepdim=True), x.mean(dim=(2, 3))
+    if torch.compiler.is_compiling():
+        return _eager_blocked_statistics()(x, block_bytes)
     return _blocked_statistics(x, block_bytes)
 
 
-@torch.compiler.disable
+# The compiler-disabled wrapper of _blocked_statistics, made on the first traced call: applying
+# torch.compiler.disable at import would load torch._dynamo (about a second) for every user.
+_EAGER_WRAPPER: list[Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]] = []
+
+
+def _eager_blocked_statistics() -> Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]:
+    """_blocked_statistics wrapped by torch.compiler.disable (made once, when first traced)."""
+    if not _EAGER_WRAPPER:
+        _EAGER_WRAPPER.append(torch.compiler.disable(_blocked_statistics))
+    return _EAGER_WRAPPER[0]
+
+
 def _blocked_statistics(x: torch.Tensor, block_bytes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """soft_statistics' blocked walk: (N, C, H, W) -> (N, 1, H, W), (N, C).
 
