@@ -43,25 +43,14 @@ DEV_TOOLS = {
 }
 
 
-def _top_level_names() -> dict[str, str]:
-    """Each name ``tutorial_utils/__init__.py`` exports, mapped to the room it comes from."""
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
-    names = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            for alias in node.names:
-                names[alias.asname or alias.name] = node.module.split(".")[0]
-    return names
-
-
 def _rooms_imported(path: Path, source: str | None = None) -> set[str]:
-    """The rooms (and "tutorial_utils" for the whole package) that the file at ``path`` imports.
+    """The rooms (and "tutorial_utils" for the package root) that the file at ``path`` imports.
 
-    ``source`` stands in for the file's text when given.
+    ``from tutorial_utils import HACNN`` counts as the root, not as the room HACNN comes from:
+    rooms import rooms, never the root. ``source`` stands in for the file's text when given.
     """
     # tutorial_utils/room/x.py and tutorial_utils/room/__init__.py both sit in package room.
     package = list(path.relative_to(PACKAGE.parent).parts[:-1])
-    exported = _top_level_names()
     rooms: set[str] = set()
 
     def add(module: list[str], names: list[str]) -> None:
@@ -72,8 +61,8 @@ def _rooms_imported(path: Path, source: str | None = None) -> set[str]:
             return
         if not names:  # import tutorial_utils: the whole package
             rooms.add("tutorial_utils")
-        for name in names:  # from tutorial_utils import NAME: NAME's room, or a room itself
-            rooms.add(exported.get(name, name if (PACKAGE / name).is_dir() else "tutorial_utils"))
+        for name in names:  # from tutorial_utils import NAME: a room itself, or the root
+            rooms.add(name if (PACKAGE / name).is_dir() else "tutorial_utils")
 
     text = path.read_text() if source is None else source
     for node in ast.walk(ast.parse(text, filename=str(path))):
@@ -108,6 +97,14 @@ def test_the_package_is_rooms_and_nothing_else():
         assert (PACKAGE / room / "__init__.py").is_file(), f"{room}/ has no __init__.py"
 
 
+def test_the_package_docstring_names_every_room():
+    """``tutorial_utils/__init__.py`` lists every room, so a reader finds each one there."""
+    doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text())) or ""
+    rooms = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    missing = sorted(room for room in rooms if f"``{room}``" not in doc)
+    assert not missing, f"tutorial_utils/__init__.py's docstring does not name {missing}"
+
+
 def _file_id(value: object) -> str:
     return str(value.relative_to(PACKAGE)) if isinstance(value, Path) else str(value)
 
@@ -116,7 +113,8 @@ def _file_id(value: object) -> str:
 def test_imports_point_down_only(room: str, path: Path):
     imported = _rooms_imported(path)
     assert "tutorial_utils" not in imported, (
-        f"{path.relative_to(ROOT)} imports the whole package; import from a room instead"
+        f"{path.relative_to(ROOT)} imports the package root; import from a room "
+        "(for example `from ..hacnn.model import HACNN`) instead"
     )
     upward = imported - MAY_IMPORT[room]
     assert not upward, f"{path.relative_to(ROOT)} ({room}) imports {sorted(upward)}"
@@ -145,13 +143,17 @@ def test_the_rule_sees_relative_absolute_and_top_level_imports():
         "def f():\n    from .. import digits\n"
     )
     found = _rooms_imported(PACKAGE / "hacnn" / "probe.py", source)
-    assert found == {"infer", "hacnn", "bench", "common", "explore", "digits"}
+    assert found == {"infer", "hacnn", "bench", "tutorial_utils", "explore", "digits"}
     assert _rooms_imported(PACKAGE / "hacnn" / "__init__.py", "from .blocks import X\n") == {
         "hacnn"
     }
-    assert _rooms_imported(PACKAGE / "bench" / "x.py", "import tutorial_utils\n") == {
-        "tutorial_utils"
-    }
+    for root_import in (
+        "import tutorial_utils\n",
+        "from tutorial_utils import HACNN\n",
+        "from .. import HACNN\n",
+        "def f():\n    from tutorial_utils import pick_device\n",
+    ):
+        assert _rooms_imported(PACKAGE / "reid" / "x.py", root_import) == {"tutorial_utils"}
 
 
 def test_no_developer_tool_in_the_package_source():

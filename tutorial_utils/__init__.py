@@ -1,14 +1,18 @@
 """Attention, step by step: the tested reference package the lessons build toward.
 
 Rooms, one concern each (docs/architecture.md draws them and their arrows):
-- ``hacnn``: the reference modules HA-CNN is made of, lessons 01-06;
-- ``infer``: ``optimize_for_inference`` and its parts, lesson 07;
-- ``bench``: the benchmark, ``python -m tutorial_utils.bench``;
-- ``digits``: lesson 08's experiment, ``python -m tutorial_utils.digits``;
-- ``explore``: the widget explorers' logic, one module per lesson;
+- ``hacnn``: the reference modules HA-CNN is made of, and its diagram, lessons 01-06;
 - ``common``: the shared helpers (checks, device, timing, tracing, images, plotting);
+- ``infer``: ``optimize_for_inference`` and its parts, lesson 07;
+- ``bench``: the benchmarks, ``python -m tutorial_utils.bench``;
+- ``digits``: lesson 08's experiment, ``python -m tutorial_utils.digits``;
+- ``reid``: re-identification (synthetic pedestrians, Market-1501, training, evaluation, the
+  shipped model), ``python -m tutorial_utils.reid``, lessons 00 and 02-09;
+- ``explore``: the widget explorers' logic, one module per lesson;
+- ``explain``: Grad-CAM and activation maps, imported by the lessons only;
 - ``data``: the sample photographs and trained weights (package data).
-The names below are the public ones; a room's own ``__init__`` lists the rest.
+The rule: rooms import rooms, never this package root; arrows point down only. This file
+imports rooms only to re-export the public names below; a room's own ``__init__`` lists the rest.
 """
 
 from .common import (

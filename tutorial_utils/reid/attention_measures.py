@@ -29,8 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from tutorial_utils import HACNN, StageRecord, theta_to_boxes
-
+from ..hacnn.hard_attention import theta_to_boxes
+from ..hacnn.model import HACNN, StageRecord
 from .cached import CachedSplit, cache_split, normalise
 
 PART_NAMES = ("head", "upper", "lower")

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from tutorial_utils import HACNN, load_checkpoint
-
+from ..hacnn.checkpoint import load_checkpoint
+from ..hacnn.model import HACNN
 from .variants import build_model, check_variant
 
 _ARCH_KEYS = ("num_classes", "nchannels", "feat_dim", "variant")

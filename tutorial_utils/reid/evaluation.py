@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from tutorial_utils import calibrate_batchnorm, pick_device
-
+from ..common.batchnorm import calibrate_batchnorm
+from ..common.device import pick_device
 from .attention_measures import attention_measures
 from .cached import CachedSplit, load_split, normalise
 from .checkpoints import initial_model, load_model, read_architecture

@@ -14,8 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from tutorial_utils import show_image
-
+from ..common.plotting import show_image
 from .metrics import JUNK_PID
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from tutorial_utils import HACNN, data_file
-
+from ..common.images import data_file
+from ..hacnn.model import HACNN
 from .checkpoints import initial_model, load_model
 from .synthetic import SyntheticPedestrians
 

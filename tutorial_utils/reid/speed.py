@@ -36,7 +36,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tutorial_utils import HACNN
+from ..hacnn.model import HACNN
 
 WIDTHS = {"full": (128, 256, 384), "half": (64, 128, 192), "quarter": (32, 64, 96)}
 MODES = ("eager", "channels_last", "compile")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tutorial_utils import HACNN, theta_to_boxes
-
+from ..hacnn.hard_attention import theta_to_boxes
+from ..hacnn.model import HACNN
 from .attention_measures import collect_records
 
 

@@ -80,8 +80,7 @@ from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import Dataset
 
-from tutorial_utils import load_sample_image, sample_image_names
-
+from ..common.images import load_sample_image, sample_image_names
 from .drawing import (
     CLOTH,
     NUM_MATERIALS,

@@ -29,8 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from tutorial_utils import describe_device, pick_device
-
+from ..common.device import describe_device, pick_device
 from .cached import CachedSplit, load_split, normalise, relabel
 from .checkpoints import save_checkpoint, unwrap
 from .variants import GATES, build_model, check_variant, parameter_count

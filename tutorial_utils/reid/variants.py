@@ -23,7 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tutorial_utils import HACNN, count_parameters
+from ..common.tracing import count_parameters
+from ..hacnn.model import HACNN
 
 VARIANTS = ("global", "soft", "hard", "harmonious")
 GATES = ("half", "full")
