@@ -48,7 +48,7 @@ $(LAB_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 # the equivalence tests and the benchmark's "x base" column compare against.
 $(DEV_STAMP): $(LAB_STAMP)
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
-	$(BIN)/python -c "from tutorial_utils.bench.torchreid_reference import fetch_torchreid_hacnn as f; f()" \
+	$(BIN)/python -c "from tutorial_utils.hacnn.torchreid_reference import fetch_torchreid_hacnn as f; f()" \
 		|| echo "torchreid's hacnn.py not fetched: its tests skip, the bench compares with eager"
 	touch $@
 

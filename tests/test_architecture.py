@@ -24,7 +24,7 @@ MAY_IMPORT = {
     "explore": {"explore", "hacnn", "common"},
     "reid": {"reid", "hacnn", "common"},  # re-identification: data, training, evaluation
     "explain": {"explain", "hacnn", "common"},  # Grad-CAM and activation maps; only lessons use it
-    "bench": {"bench", "infer", "hacnn", "common"},
+    "bench": {"bench", "infer", "reid", "hacnn", "common"},  # reid: the training benchmark
 }
 NOT_CODE = {"data"}  # package data: photos, weights and their README
 # Developer extras (pyproject.toml's "dev"), which a runtime-only install lacks.

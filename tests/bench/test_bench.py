@@ -28,7 +28,7 @@ from tutorial_utils.bench.measure import (
     ROOF_ROW,
     TORCHREID_ROW,
 )
-from tutorial_utils.bench.torchreid_reference import torchreid_hacnn_path
+from tutorial_utils.hacnn.torchreid_reference import torchreid_hacnn_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

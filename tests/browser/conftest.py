@@ -27,6 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.ci import skip_or_fail
+
 from .lab import REPO, LabServer, notebooks_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,17 +55,6 @@ LAB_SETTINGS = {
         "checkForUpdates": False,
     },
 }
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with ``reason``; under CI=true the browser tests must run, so fail instead."""
-    if in_ci():
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _clear_outputs(notebook: Path) -> None:

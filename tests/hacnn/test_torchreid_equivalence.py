@@ -2,35 +2,30 @@
 
 torchreid's hacnn.py (a single file that imports only torch) is taken from the PyPI sdist
 torchreid==0.2.5 by `make install` (or here, if missing) and kept under .cache/ (git-ignored,
-never committed); see tutorial_utils/bench/torchreid_reference.py.
+never committed); see tutorial_utils/hacnn/torchreid_reference.py. Without it the tests
+skip, and fail under CI=true, where the comparison must run.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
 
+from tests.ci import skip_or_fail
 from tutorial_utils import HACNN, load_checkpoint, randomize_batchnorm
-from tutorial_utils.bench.torchreid_reference import fetch_torchreid_hacnn
-
-
-def _fetch_hacnn_source() -> Path:
-    try:
-        return fetch_torchreid_hacnn()  # at hand after `make install`; fetched here if not
-    except RuntimeError as error:
-        pytest.skip(f"could not download torchreid==0.2.5 from PyPI to compare against ({error})")
+from tutorial_utils.hacnn.torchreid_reference import fetch_torchreid_hacnn, load_torchreid_hacnn
 
 
 @pytest.fixture(scope="module")
-def torchreid_hacnn():
-    spec = importlib.util.spec_from_file_location("torchreid_hacnn", _fetch_hacnn_source())
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def torchreid_hacnn() -> ModuleType:
+    try:
+        path = fetch_torchreid_hacnn()  # at hand after `make install`; fetched here if not
+    except RuntimeError as error:
+        skip_or_fail(f"torchreid==0.2.5's hacnn.py is missing and could not be fetched ({error})")
+    return load_torchreid_hacnn(path)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,10 @@ import pytest
 import torch
 
 from tutorial_utils.reid import PART_NAMES, SyntheticPedestrians
+from tutorial_utils.reid.difficulty import difficulty_probe, fixed_descriptors, time_generation
 from tutorial_utils.reid.drawing import Look, random_look, sibling_look
-from tutorial_utils.reid.synthetic import (
-    Camera,
-    difficulty_probe,
-    fixed_descriptors,
-    make_identities,
-    render_image,
-    show_pedestrians,
-    time_generation,
-)
+from tutorial_utils.reid.pedestrian_figure import show_pedestrians
+from tutorial_utils.reid.rendering import Camera, make_identities, render_image
 
 SMALL = {"num_train_ids": 4, "num_test_ids": 8, "images_per_id": 6}
 H, W = 160, 64

@@ -3,8 +3,10 @@ against a memory-copy floor (the command line is in ``cli``).
 
 workloads (what runs), measure (one workload's rows, timed side by side, and its table),
 memory (peak memory of one call, cold in a fresh process), allocator (which malloc, and
-re-running under a tuned one). This room imports the inference room, the reference model
-and the shared room.
+re-running under a tuned one), startup (a new process until its first batch), training_speed
+(``python -m tutorial_utils.bench training``: how fast HA-CNN trains, and how long the
+synthetic set takes to draw). This room imports the inference room, the re-identification room
+(for the synthetic set only), the reference model and the shared room.
 """
 
 from .allocator import (

@@ -2,6 +2,7 @@
 
     python -m tutorial_utils.bench [--device cpu|cuda] [--json PATH] [--quick] [--rounds R]
                                    [--no-tune-allocator] [--no-memory] [--no-compile] [--threads N]
+    python -m tutorial_utils.bench training [...]   how fast HA-CNN trains (``training_speed``)
 
 Workloads: SoftAttention(16) on (32, 16, 256, 128); HACNN(751) at batch 1 and 32 on 160 x 64.
 Each workload times, side by side: copying x into a preallocated output (``copy_``, the memory
@@ -109,6 +110,10 @@ def cpu_model() -> str:
 def main(argv: list[str] | None = None) -> int:
     """The command line; returns the exit status (2: CUDA asked for but absent)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["training"]:  # the training-speed benchmark has options of its own
+        from .training_speed import main as training_main
+
+        return training_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m tutorial_utils.bench", description=__doc__.split("\n")[0]
     )

@@ -15,10 +15,10 @@ from ..common.batchnorm import randomize_batchnorm
 from ..common.table import format_table
 from ..common.timing import time_call
 from ..hacnn.model import HACNN
+from ..hacnn.torchreid_reference import torchreid_twin
 from ..infer.optimize import optimize_for_inference
 from ..infer.soft_kernel import FusedSoftAttention
 from .memory import memory_in_fresh_process, peak_memory_bytes
-from .torchreid_reference import torchreid_twin
 from .workloads import Workload
 
 FLOOR_ROW = "floor: copy_ into preallocated"

@@ -2,8 +2,9 @@
 
 Input checks (validation), device choice (device), honest timing (timing), shape tracing and
 parameter counts (tracing), text tables (table), the bundled photographs and data folder
-(images), maps over images (plotting), the HA-CNN diagram (diagram), BatchNorm statistics
-(batchnorm) and exercise checks (exercises).
+(images), ``KEY=VALUE`` command-line words (key_value), maps over images (plotting), BatchNorm
+statistics (batchnorm) and exercise checks (exercises). Nothing here knows HA-CNN: its diagram
+and its input batch live in the ``hacnn`` room.
 """
 
 from .batchnorm import (
@@ -13,19 +14,18 @@ from .batchnorm import (
     randomize_batchnorm,
 )
 from .device import describe_device, pick_device
-from .diagram import draw_hacnn
 from .exercises import check_exercise
 from .images import (
     check_sample_name,
     crop_to_aspect,
     data_dir,
     data_file,
-    hacnn_batch,
     load_sample_image,
     normalize,
     resize_image,
     sample_image_names,
 )
+from .key_value import parse_key_value
 from .plotting import draw_boxes, overlay_map, plot_map_grid, show_image
 from .table import format_table
 from .timing import Timing, time_call
@@ -49,15 +49,14 @@ __all__ = [
     "data_file",
     "describe_device",
     "draw_boxes",
-    "draw_hacnn",
     "format_table",
     "format_trace",
-    "hacnn_batch",
     "has_measured_statistics",
     "is_int",
     "load_sample_image",
     "normalize",
     "overlay_map",
+    "parse_key_value",
     "plot_map_grid",
     "pick_device",
     "print_shapes",

@@ -94,15 +94,3 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
     return (images - mean) / std
-
-
-def hacnn_batch(
-    names: list[str], size: tuple[int, int] = (160, 64)
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample images resized to ``size``: (pictures in [0, 1], normalised batch).
-
-    Both are (N, 3, *size), N = len(names).
-    """
-    images = [crop_to_aspect(load_sample_image(n), size) for n in names]
-    pictures = torch.stack([resize_image(image, size) for image in images])
-    return pictures, normalize(pictures)

@@ -22,9 +22,10 @@ import torch
 from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm
-from ..common.images import hacnn_batch, normalize, sample_image_names
+from ..common.images import normalize, sample_image_names
 from ..common.plotting import show_image
 from ..common.validation import check_bool, check_positive_int
+from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
 from .base import STAGES, check_sample_name, check_stage, prepare_figure

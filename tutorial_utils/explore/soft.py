@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from ..common.images import hacnn_batch, normalize
+from ..common.images import normalize
 from ..common.plotting import overlay_map
 from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
+from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
 from .base import check_alpha, check_stage, prepare_figure

@@ -2,11 +2,13 @@
 
 blocks (ConvBlock, InceptionA, InceptionB) -> soft_attention (channel, spatial, soft) and
 hard_attention (translations, crops) -> harmonious (both side by side) -> model (HACNN) ->
-checkpoint (loading torchreid's weights). This room imports only the shared room.
+checkpoint (loading torchreid's weights); diagram (the architecture drawn) and inputs
+(photos as an input batch). This room imports only the shared room.
 """
 
 from .blocks import ConvBlock, InceptionA, InceptionB
 from .checkpoint import check_state_dict, load_checkpoint, read_state_dict
+from .diagram import draw_hacnn
 from .hard_attention import (
     HardAttention,
     crop_region,
@@ -15,6 +17,7 @@ from .hard_attention import (
     theta_to_boxes,
 )
 from .harmonious import HarmoniousAttention
+from .inputs import hacnn_batch
 from .model import (
     HACNN,
     INPUT_SIZE,
@@ -47,6 +50,8 @@ __all__ = [
     "check_input_size",
     "check_state_dict",
     "crop_region",
+    "draw_hacnn",
+    "hacnn_batch",
     "default_stripe_centres",
     "load_checkpoint",
     "read_state_dict",

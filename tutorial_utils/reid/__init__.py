@@ -1,16 +1,23 @@
 """Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
-evaluation, what attention learned (lesson 09) and what bfloat16 costs the ranking (lesson 07)."""
+evaluation, what attention learned (lesson 09) and what bfloat16 costs the ranking (lesson 07).
+
+Synthetic pedestrians: drawing (one person), rendering (one image: camera, scene, clutter,
+occluders), synthetic (the data set and its card), pedestrian_figure (examples drawn for a
+lesson), difficulty (what fixed colour descriptors achieve; generation time). This room imports
+the reference model and the shared room.
+"""
 
 from .attention_measures import attention_measures
 from .checkpoints import load_model
 from .evaluation import evaluate
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
+from .pedestrian_figure import show_pedestrians
 from .precision import compare_rankings
 from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
-from .synthetic import PART_NAMES, SyntheticPedestrians, show_pedestrians
+from .synthetic import PART_NAMES, SyntheticPedestrians
 from .training import TrainConfig, train
 from .variants import VARIANTS, build_model
 

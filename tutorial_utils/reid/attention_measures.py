@@ -32,8 +32,7 @@ from torch.utils.data import Dataset
 from ..hacnn.hard_attention import theta_to_boxes
 from ..hacnn.model import HACNN, StageRecord
 from .cached import CachedSplit, cache_split, normalise
-
-PART_NAMES = ("head", "upper", "lower")
+from .drawing import PART_NAMES
 
 
 def collect_records(

@@ -9,7 +9,6 @@ python -m tutorial_utils.reid ablation --out-dir runs/ablation --json ablation.j
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import statistics
 import time
@@ -19,21 +18,11 @@ from typing import Any
 
 import torch.distributed as dist
 
+from ..common.key_value import parse_key_value
 from .cached import DATASETS, load_split
 from .evaluation import evaluate, format_report, write_json
 from .training import SCHEDULES, TrainConfig, train
 from .variants import GATES, VARIANTS
-
-
-def _key_value(text: str) -> tuple[str, Any]:
-    """'key=value' -> (key, value), the value read as a Python literal when it is one."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +32,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data set")
     group.add_argument(
         "--data-option",
-        type=_key_value,
+        type=parse_key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",

@@ -22,6 +22,8 @@ SKIN, HAIR, HAT, SHIRT, STRIPE, ARM_SKIN, LOGO, BAG, LOWER, LEG_SKIN, SHOES = ra
 NUM_MATERIALS = 12
 # Which body part (1 head, 2 upper body, 3 lower body) each material belongs to.
 PART_OF_MATERIAL = np.array([0, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3], dtype=np.uint8)
+# The parts' names, in the order of PART_OF_MATERIAL's 1, 2, 3 (and of every parts tensor).
+PART_NAMES = ("head", "upper", "lower")
 
 # Colours people wear, RGB in [0, 1]. Few and shared, so identities collide on most attributes.
 CLOTH = np.array(

@@ -1,8 +1,10 @@
-"""torchreid's own hacnn.py, the baseline the benchmark's speed-ups are measured against.
+"""torchreid's own hacnn.py: the correctness reference our HACNN is checked against, and the
+baseline the benchmark's speed-ups are measured against.
 
 torchreid's HA-CNN is one file that imports only torch. ``make install`` copies it out of the
 torchreid==0.2.5 source distribution on PyPI into ``.cache/torchreid-0.2.5/`` (git-ignored,
-never committed, never downloaded at run time). The same file backs the equivalence tests.
+never committed, never downloaded at run time). The equivalence tests and the benchmark load it
+from there with ``load_torchreid_hacnn``.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def load_torchreid_hacnn(path: Path | None = None) -> ModuleType:
     path = torchreid_hacnn_path() if path is None else path
     if not path.is_file():
         raise FileNotFoundError(
-            f"torchreid's hacnn.py is not at {path}; `make install` (or "
-            "`python -m tutorial_utils.bench --fetch-torchreid`) fetches it"
+            f"torchreid's hacnn.py is not at {path}; `make install` fetches it (or, in Python, "
+            "tutorial_utils.hacnn.torchreid_reference.fetch_torchreid_hacnn())"
         )
     spec = importlib.util.spec_from_file_location("torchreid_hacnn", path)
     module = importlib.util.module_from_spec(spec)

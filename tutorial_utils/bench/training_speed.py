@@ -11,9 +11,9 @@ allocator can be chosen with environment variables: glibc's default malloc gives
 blocks back to the operating system and page-faults them in again on the next step; "tuned" raises
 ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` so they stay on the heap for reuse.
 
-    python -m tutorial_utils.reid.speed                    # the default table, a few minutes
-    python -m tutorial_utils.reid.speed --widths quarter --modes eager compile --json speed.json
-    python -m tutorial_utils.reid.speed --generation       # the synthetic set's generation time
+    python -m tutorial_utils.bench training                # the default table, a few minutes
+    python -m tutorial_utils.bench training --widths quarter --modes eager compile --json s.json
+    python -m tutorial_utils.bench training --generation   # the synthetic set's generation time
 
 The median step gives images/s; the spread (min-max over the timed steps) and the load average
 before each row say how noisy the machine was. ``compile`` reports its first step (the
@@ -23,7 +23,6 @@ compilation) separately.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import resource
@@ -36,17 +35,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..common.key_value import parse_key_value
 from ..hacnn.model import HACNN
+from .allocator import TUNED_ALLOCATOR
 
 WIDTHS = {"full": (128, 256, 384), "half": (64, 128, 192), "quarter": (32, 64, 96)}
 MODES = ("eager", "channels_last", "compile")
-ALLOCATORS = {
-    "default": {},
-    "tuned": {
-        "MALLOC_MMAP_THRESHOLD_": str(1 << 32),  # blocks up to 4 GiB come from the heap...
-        "MALLOC_TRIM_THRESHOLD_": str(1 << 36),  # ...and free heap is not handed back
-    },
-}
+ALLOCATORS = {"default": {}, "tuned": TUNED_ALLOCATOR}
 
 
 def measure(
@@ -141,7 +136,8 @@ def measure_in_child(
     command = [
         sys.executable,
         "-m",
-        "tutorial_utils.reid.speed",
+        "tutorial_utils.bench",
+        "training",
         "--child",
         json.dumps(
             {
@@ -182,18 +178,12 @@ def format_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def print_generation_time(options: list[str], seed: int = 0) -> None:
-    """Time each split of the synthetic set (``options`` as "key=value") and print the rows."""
-    from .synthetic import time_generation  # drawing needs PIL and the photos; only here
+def print_generation_time(options: list[tuple[str, Any]], seed: int = 0) -> None:
+    """Time each split of the synthetic set (``options`` as (key, value) pairs) and print it."""
+    # The data set lives in the re-identification room; drawing needs PIL and the photos.
+    from ..reid.difficulty import time_generation
 
-    kwargs = {}
-    for text in options:
-        key, _, value = text.partition("=")
-        try:
-            kwargs[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):  # a bare word such as difficulty=medium
-            kwargs[key] = value
-    rows = time_generation(seed, **kwargs)
+    rows = time_generation(seed, **dict(options))
     for row in rows:
         print(
             f"{row['split']:8s} {row['images']:5d} images, {row['identities']:4d} identities: "
@@ -223,8 +213,11 @@ def _parse_config(text: str) -> tuple[str, str, str]:
     return pieces[0], pieces[1], pieces[2]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tutorial_utils.bench training``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tutorial_utils.bench training", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--widths", nargs="+", choices=tuple(WIDTHS), default=list(WIDTHS))
     parser.add_argument("--modes", nargs="+", choices=MODES, default=["eager", "channels_last"])
     parser.add_argument(
@@ -263,6 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--option",
+        type=parse_key_value,
+        metavar="KEY=VALUE",
         action="append",
         default=[],
         help="with --generation: a SyntheticPedestrians option, e.g. num_test_ids=200",
@@ -271,10 +266,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(measure(**json.loads(args.child))))
-        return
+        return 0
     if args.generation:
         print_generation_time(args.option)
-        return
+        return 0
 
     if args.configs:
         plan = [_parse_config(text) for text in args.configs]
@@ -317,12 +312,9 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.json, "w") as f:
             summary = {"torch": torch.__version__, "cpus": os.cpu_count(), "threads": threads}
             json.dump({**summary, "results": results, "runs": list(runs.values())}, f, indent=1)
+    return 0
 
 
 def _best_of(repeats: list[dict[str, Any]]) -> dict[str, Any]:
     """The fastest of a configuration's runs: other work on the machine only ever slows a run."""
     return max(repeats, key=lambda r: r["images_per_s"])
-
-
-if __name__ == "__main__":
-    main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutorial_utils.reid.speed import format_table, measure
+from tutorial_utils.bench.training_speed import format_table, measure
 
 
 def test_measure_times_a_training_step() -> None:
