@@ -18,7 +18,8 @@ SECOND_PATH := ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1
 PORT ?= 8888
 # glibc keeps freed memory instead of returning large blocks to the OS: without this every fresh
 # 64 MB tensor is page-faulted in again (lesson 07, appendix A). Kernels inherit it from the lab
-# server and from pytest; `python -m tutorial_utils.bench` sets it for itself.
+# server and from pytest; `python -m tutorial_utils.bench` sets it for itself. The values are
+# bench/allocator.py's TUNED_ALLOCATOR (tests/test_makefile.py keeps the two equal).
 ALLOCATOR := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736
 # JupyterLab refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)

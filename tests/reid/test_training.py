@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from tests.reid.tiny_data import TinyPedestrians
 from tutorial_utils import HACNN, load_checkpoint
-from tutorial_utils.reid.cached import cache_split, normalise
+from tutorial_utils.common import normalize
+from tutorial_utils.reid.cached import cache_split
 from tutorial_utils.reid.checkpoints import load_model, read_architecture
 from tutorial_utils.reid.training import (
     TrainConfig,
@@ -158,7 +159,7 @@ def test_training_learns_and_writes_a_checkpoint_torchreids_layout_loads(
 
     loaded = load_model(out)
     assert not loaded.training and read_architecture(out)["nchannels"] == [16, 16, 16]
-    x = normalise(tiny_train.images[:3])
+    x = normalize(tiny_train.images[:3])
     torch.testing.assert_close(loaded(x), model.eval()(x))
 
 

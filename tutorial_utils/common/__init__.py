@@ -3,8 +3,8 @@
 Input checks (validation), device choice (device), honest timing (timing), shape tracing and
 parameter counts (tracing), text tables (table), the bundled photographs and data folder
 (images), ``KEY=VALUE`` command-line words (key_value), maps over images (plotting), BatchNorm
-statistics (batchnorm) and exercise checks (exercises). Nothing here knows HA-CNN: its diagram
-and its input batch live in the ``hacnn`` room.
+statistics (batchnorm), exercise checks (exercises) and one silenced torch notice (quiet).
+Nothing here knows HA-CNN: its diagram and its input batch live in the ``hacnn`` room.
 """
 
 from .batchnorm import (
@@ -27,6 +27,7 @@ from .images import (
 )
 from .key_value import parse_key_value
 from .plotting import draw_boxes, overlay_map, plot_map_grid, show_image
+from .quiet import quiet_cpp_extension_notice
 from .table import format_table
 from .timing import Timing, time_call
 from .tracing import TraceRow, count_parameters, format_trace, print_shapes, trace_shapes
@@ -60,6 +61,7 @@ __all__ = [
     "plot_map_grid",
     "pick_device",
     "print_shapes",
+    "quiet_cpp_extension_notice",
     "randomize_batchnorm",
     "resize_image",
     "sample_image_names",

@@ -90,7 +90,8 @@ def crop_to_aspect(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> ImageNet-normalised, as HA-CNN's input expects."""
+    """(N, 3, H, W) in [0, 1] -> float32, ImageNet-normalised, as HA-CNN's input expects
+    (torchreid normalises with ImageNet's mean and std too)."""
     mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-    return (images - mean) / std
+    return (images.float() - mean) / std

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from .quiet import quiet_cpp_extension_notice
 
 
 @dataclass
@@ -51,8 +52,7 @@ def time_call(
 
 def _import_benchmark():
     """torch.utils.benchmark, imported without its CUDA_HOME notice on GPU-less machines."""
-    # The notice is about compiling C++ extensions, which timing never does.
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    quiet_cpp_extension_notice()
     from torch.utils import benchmark
 
     return benchmark

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..common.validation import check_feature_map, check_positive_int
+from ..common.validation import check_feature_map, check_positive_int, is_int
 from .blocks import ConvBlock, InceptionA, InceptionB
 from .hard_attention import crop_region, region_theta
 from .harmonious import HarmoniousAttention
@@ -80,11 +80,11 @@ def check_input_size(input_size: object) -> tuple[int, int]:
     if (
         not isinstance(input_size, tuple | list)
         or len(input_size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_size)
+        or not all(is_int(v) for v in input_size)
     ):
         raise ValueError(f"input_size must be a pair of integers (H, W), got {input_size!r}")
     height, width = input_size
-    height_step = 8 * NUM_REGIONS  # = HEIGHT_STEP for the model's 4 regions
+    height_step = 8 * NUM_REGIONS
     problems = []
     if height < height_step or height % height_step:
         problems.append(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ..common.quiet import quiet_cpp_extension_notice
 from .eval_only import EvalOnly
 
 
@@ -59,8 +59,7 @@ class CompiledOrEager(EvalOnly):
         self.module = module
         self.compile_info = info
         self.inductor_config = dict(inductor_config or {})
-        # Inductor's C++ toolchain lookup logs a CUDA_HOME notice on GPU-less machines.
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+        quiet_cpp_extension_notice()  # inductor's toolchain lookup logs it on GPU-less machines
         self._compiled = torch.compile(module, dynamic=dynamic)
         self._first = True
 

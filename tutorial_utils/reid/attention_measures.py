@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..common.images import normalize
 from ..hacnn.hard_attention import theta_to_boxes
 from ..hacnn.model import HACNN, StageRecord
-from .cached import CachedSplit, cache_split, normalise
+from .cached import CachedSplit, cache_split
 from .drawing import PART_NAMES
 
 
@@ -56,7 +57,7 @@ def collect_records(
         with torch.no_grad():
             for chunk in images.split(batch_size):
                 records: list[StageRecord] = []
-                model.forward_features(normalise(chunk.to(device)), records=records)
+                model.forward_features(normalize(chunk.to(device)), records=records)
                 per_batch.append(records)
     finally:
         for hook in hooks:

@@ -15,9 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-# ImageNet statistics: torchreid normalises HA-CNN's input with them.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 MODEL_SIZE = (160, 64)  # (H, W) HA-CNN's local branch is built for
 DATASETS = ("synthetic", "market1501")
 SPLITS = ("train", "query", "gallery")
@@ -124,13 +121,6 @@ def load_split(
 
         return cache_split(Market1501(root, split, **options))
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
-
-
-def normalise(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> float32 standardised with ImageNet's mean and std."""
-    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-    return (images.float() - mean) / std
 
 
 def relabel(pids: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -12,8 +12,9 @@ from torch import nn
 
 from ..common.batchnorm import calibrate_batchnorm
 from ..common.device import pick_device
+from ..common.images import normalize
 from .attention_measures import attention_measures
-from .cached import CachedSplit, load_split, normalise
+from .cached import CachedSplit, load_split
 from .checkpoints import initial_model, load_model, read_architecture
 from .metrics import RankingResult, evaluate_ranking, pairwise_distance
 
@@ -24,7 +25,7 @@ def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1
     model.eval()
     with torch.no_grad():
         return torch.cat(
-            [model(normalise(chunk.to(device))).cpu() for chunk in images.split(batch_size)]
+            [model(normalize(chunk.to(device))).cpu() for chunk in images.split(batch_size)]
         )
 
 
@@ -78,7 +79,7 @@ def evaluate(
             calibrated = initial_model(checkpoint, init_seed, dev)
             generator = torch.Generator().manual_seed(init_seed)
             pick = torch.randperm(len(train_split), generator=generator)[:64]
-            calibrate_batchnorm(calibrated, normalise(train_split.images[pick].to(dev)))
+            calibrate_batchnorm(calibrated, normalize(train_split.images[pick].to(dev)))
             models["initial_bn_calibrated"] = calibrated.eval()
 
     report: dict[str, Any] = {

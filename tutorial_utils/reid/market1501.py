@@ -26,6 +26,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ..common.validation import check_positive_int
+
 FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
 NAME = re.compile(r"^(-1|\d+)_c(\d+)s\d+_\d+_\d+\.jpg$")
 JUNK, DISTRACTOR = -1, 0
@@ -71,8 +73,7 @@ class Market1501(Dataset):
         if split not in FOLDERS:
             raise ValueError(f"split must be one of {tuple(FOLDERS)}, got {split!r}")
         for name, value in (("height", height), ("width", width)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(value, name)
         folder = find_root(root) / FOLDERS[split]
         if not folder.is_dir():
             raise FileNotFoundError(

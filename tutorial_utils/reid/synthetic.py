@@ -72,6 +72,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..common.validation import check_int, check_positive_int
 from .drawing import PART_NAMES, random_look
 from .rendering import Camera, Identity, make_identities, photos, random_camera, render_image
 
@@ -89,11 +90,6 @@ DIFFICULTIES = {
     "medium": {"camera_variation": 0.5, "near_twins": 0.35, "occlusion": 0.15, "distractors": 0.3},
     "easy": {"camera_variation": 0.0, "near_twins": 0.0, "occlusion": 0.0, "distractors": 0.0},
 }
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _check_probability(name: str, value: float) -> None:
@@ -160,7 +156,7 @@ class SyntheticPedestrians(Dataset):
             ("height", height),
             ("width", width),
         ):
-            _check_positive(name, value)
+            check_positive_int(value, name)
         if images_per_id < 4:
             raise ValueError(
                 "images_per_id must be at least 4 (two cameras, two images each), "
@@ -192,8 +188,7 @@ class SyntheticPedestrians(Dataset):
             raise ValueError(f"camera_variation must be in [0, 1], got {camera_variation!r}")
         if not 0.0 <= float(misalignment) <= 1.0:
             raise ValueError(f"misalignment must be in [0, 1], got {misalignment!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        check_int(seed, "seed", low=0)
 
         self.split = split
         # Everything that decides the images besides the seed (a training log can store it).

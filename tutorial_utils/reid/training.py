@@ -30,7 +30,8 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from ..common.device import describe_device, pick_device
-from .cached import CachedSplit, load_split, normalise, relabel
+from ..common.images import normalize
+from .cached import CachedSplit, load_split, relabel
 from .checkpoints import save_checkpoint, unwrap
 from .variants import GATES, build_model, check_variant, parameter_count
 
@@ -290,7 +291,7 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
             if config.flip:  # horizontal flip: a person seen from the other side is the same person
                 flip = torch.rand(len(index), generator=flip_rng) < 0.5
                 images[flip] = images[flip].flip(-1)
-            x = normalise(images.to(device)).contiguous(memory_format=memory_format)
+            x = normalize(images.to(device)).contiguous(memory_format=memory_format)
             y = labels[index].to(device)
             loss, logits = loss_and_logits(net(x), y, config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..common.tracing import count_parameters
+from ..hacnn.hard_attention import default_stripe_centres
 from ..hacnn.model import HACNN
 
 VARIANTS = ("global", "soft", "hard", "harmonious")
@@ -45,7 +46,7 @@ class FixedRegions(nn.Module):
 
     def __init__(self, num_regions: int = 4) -> None:
         super().__init__()
-        centres = -1 + (2 * torch.arange(num_regions, dtype=torch.float32) + 1) / num_regions
+        centres = default_stripe_centres(num_regions)
         translations = torch.stack([torch.zeros(num_regions), centres], dim=1)  # (T, 2)
         self.register_buffer("translations", translations, persistent=False)
 
