@@ -5,6 +5,6 @@ import torch
 from tutorial_utils import HarmoniousAttention
 
 
-def test_harmonious_attention_returns_map_and_theta():
-    soft, theta = HarmoniousAttention(32)(torch.randn(2, 32, 10, 4))
-    assert soft.shape == (2, 32, 10, 4) and theta.shape == (2, 4, 2)
+def test_harmonious_attention_returns_map_and_translations():
+    soft, translations = HarmoniousAttention(32)(torch.randn(2, 32, 10, 4))
+    assert soft.shape == (2, 32, 10, 4) and translations.shape == (2, 4, 2)

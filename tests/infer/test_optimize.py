@@ -46,7 +46,7 @@ def trained_like(module: nn.Module, seed: int) -> nn.Module:
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in module.modules():
-            if isinstance(m, HardAttention):  # its weights start at zero: make theta move
+            if isinstance(m, HardAttention):  # its weights start at zero: make translations move
                 m.fc.weight.copy_(torch.randn(m.fc.weight.shape, generator=gen) * 0.05)
     return module.eval()
 
@@ -119,10 +119,10 @@ def test_harmonious_matches(shape: tuple[int, int, int, int]) -> None:
     x = torch.randn(shape)
     fast = optimize_for_inference(ha, compile=False)
     with torch.no_grad():
-        soft, theta = ha(x)
-        fast_soft, fast_theta = fast(x)
+        soft, translations = ha(x)
+        fast_soft, fast_translations = fast(x)
     torch.testing.assert_close(fast_soft, soft, atol=1e-5, rtol=0)
-    torch.testing.assert_close(fast_theta, theta, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast_translations, translations, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

@@ -60,8 +60,9 @@ def test_weights_sum_to_one_inside_and_drop_outside() -> None:
 def test_hacnn_for_compiler_uses_it_and_refuses_a_sheared_scale() -> None:
     model = HACNN(10, nchannels=(16, 32, 48), feat_dim=24).eval()
     target = hacnn_for_compiler(copy.deepcopy(model))
-    assert target.crop_stripe is crop_region_separable
-    assert model.crop_stripe.__func__ is HACNN.crop_stripe  # the reference keeps its crop
+    assert target.stripe_crop is crop_region_separable
+    assert model.stripe_crop is crop_region  # the reference keeps its crop
+    assert "crop_stripe" not in vars(target)  # no method is replaced on the instance
     sheared = copy.deepcopy(model)
     sheared.region_scale[0, 1] = 0.1
     with pytest.raises(ValueError, match=r"diagonal region_scale; got \[\[1.0, 0.1"):

@@ -102,3 +102,14 @@ def test_shipped_evaluation_was_made_on_the_data_the_model_was_trained_for():
     assert report["data_options"] == settings["data_options"]
     assert report["architecture"]["nchannels"] == list(settings["nchannels"])
     assert report["rank1"] > 5 * report["initial"]["rank1"]
+
+
+def test_the_initial_model_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = shipped_model(False)
+    assert torch.equal(torch.rand(3), expected), "building the initial model reseeded torch"
+    torch.manual_seed(7)
+    again = shipped_model(False)  # the same weights whatever the global state was
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in first.state_dict().items())

@@ -10,7 +10,10 @@ from .soft_attention import SoftAttention
 
 
 class HarmoniousAttention(nn.Module):
-    """(N, C, H, W) -> (soft map (N, C, H, W) in [0.5, 1), theta (N, T, 2) in (-1, 1))."""
+    """(N, C, H, W) -> (soft map (N, C, H, W) in [0.5, 1), translations (N, T, 2) in (-1, 1)).
+
+    The translations become affine thetas (N, 2, 3) per region later, in ``region_theta``.
+    """
 
     def __init__(self, in_channels: int, reduction_rate: int = 16, num_regions: int = 4) -> None:
         super().__init__()

@@ -7,6 +7,7 @@ the input's device, and clear errors for bad input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -151,13 +152,14 @@ def check_hacnn_input(
 
 @dataclass
 class StageRecord:
-    """What one stage computed: its input, its features, the soft map and the region theta."""
+    """What one stage computed: its input, its features, the soft map, the translations and the
+    region thetas built from them (None without the local branch, ``learn_region=False``)."""
 
     stage_input: torch.Tensor  # (N, C_in, H_in, W_in), the map the stripes are cropped from
     features: torch.Tensor  # (N, C, H, W), Inception output before attention
     soft_map: torch.Tensor  # (N, C, H, W), in [0.5, 1)
     translations: torch.Tensor  # (N, T, 2), (tx, ty) per region
-    theta: torch.Tensor  # (N, T, 2, 3), full affine matrices
+    theta: torch.Tensor | None  # (N, T, 2, 3), full affine matrices; None: no local branch
 
 
 class HACNN(nn.Module):
@@ -188,6 +190,11 @@ class HACNN(nn.Module):
             raise ValueError(f"nchannels must have 3 entries (one per stage), got {nchannels!r}")
         c1, c2, c3 = nchannels
         self.learn_region = learn_region
+        # The function that crops one stripe, (x, theta, out_size) -> stripe. A compiled form
+        # may choose an equal one (infer's hacnn_for_compiler does); the method stays HACNN's.
+        self.stripe_crop: Callable[[torch.Tensor, torch.Tensor, tuple[int, int]], torch.Tensor] = (
+            crop_region
+        )
         self.input_size = check_input_size(input_size)
         self.stripe_sizes = stripe_sizes(self.input_size)  # plain ints, nothing to save
         self.conv = ConvBlock(3, 32, 3, stride=2, padding=1)
@@ -238,9 +245,9 @@ class HACNN(nn.Module):
     ) -> torch.Tensor:
         """One region for the local branch: x (N, C, H, W), theta (N, 2, 3) -> (N, C, *out_size).
 
-        ``crop_region``; a compiled form may put an equal function in its place.
+        ``self.stripe_crop``: ``crop_region`` unless a compiled form chose an equal function.
         """
-        return crop_region(x, theta, out_size)
+        return self.stripe_crop(x, theta, out_size)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``."""

@@ -49,7 +49,7 @@ def hacnn_for_compiler(model: HACNN) -> HACNN:
                 "hacnn_for_compiler crops stripes by rows and columns, which needs a diagonal "
                 f"region_scale; got {scale.tolist()}"
             )
-        model.crop_stripe = crop_region_separable  # an instance attribute: HACNN's method stays
+        model.stripe_crop = crop_region_separable  # HACNN's hook for the crop function
     return model.requires_grad_(False)
 
 

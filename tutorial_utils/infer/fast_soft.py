@@ -199,7 +199,8 @@ class FastSoftAttention(EvalOnly):
 
 
 class FastHarmoniousAttention(EvalOnly):
-    """Eval-only HarmoniousAttention: (N, C, H, W) -> (soft map (N, C, H, W), theta (N, T, 2)).
+    """Eval-only HarmoniousAttention: (N, C, H, W) -> (soft map (N, C, H, W), translations
+    (N, T, 2)).
 
     The hard branch's global average pool is the soft branch's channel mean: computed once.
     """

@@ -47,7 +47,7 @@ def optimize_for_inference(
     """An eval-only module computing the same function as ``module.eval()``, fast by default.
 
     Accepts SoftAttention ((N, C, H, W) -> (N, C, H, W)), HarmoniousAttention
-    (-> (soft map, theta (N, T, 2))) or HACNN ((N, 3, H, W) -> (N, 2 * feat_dim) features).
+    (-> (soft map, translations (N, T, 2))) or HACNN ((N, 3, H, W) -> (N, 2 * feat_dim) features).
     The defaults are the fastest path measured on a CPU:
 
     - SoftAttention: the hand-written one-pass C kernel (``soft_kernel``, built once per

@@ -84,10 +84,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> HACNN:
 
 
 def initial_model(path: str | Path, seed: int = 0, device: str | torch.device = "cpu") -> HACNN:
-    """The checkpoint's architecture at ``path``, freshly initialised from ``seed``, in eval."""
+    """The checkpoint's architecture at ``path``, freshly initialised from ``seed``, in eval.
+
+    The global random generator is left as it was: the weights are drawn under a forked one.
+    """
     arch = read_architecture(path)
-    torch.manual_seed(seed)
-    model = _build(arch)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = _build(arch)
     return model.to(device).eval()
 
 
