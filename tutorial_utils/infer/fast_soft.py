@@ -18,8 +18,8 @@ from ..hacnn.soft_attention import SoftAttention
 from .eval_only import EvalOnly
 from .fold import fold_conv_bn
 
-# Work on this many bytes of x at a time, so the second look at a block comes from cache
-# (the shared L3 here holds 32 MB).
+# Work on this many bytes of x at a time, so the second look at a block comes from cache: half
+# of a last-level cache of 32 MB (docs/performance.md, "Figures behind defaults").
 DEFAULT_BLOCK_BYTES = 16 * 1024 * 1024
 
 
