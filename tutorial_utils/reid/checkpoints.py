@@ -16,6 +16,7 @@ the target, so an interrupted write leaves the previous file whole.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -120,6 +121,31 @@ def read_architecture(path: str | Path) -> dict[str, Any]:
             "yourself and load it with tutorial_utils.load_checkpoint(model, path)"
         )
     return arch
+
+
+def recorded_data(path: str | Path) -> dict[str, Any] | None:
+    """The data a checkpoint's model was trained on: ``dataset``, ``root``, ``data_seed``,
+    ``data_options``; from the checkpoint, or else from the training log beside it (the
+    checkpoint's name with .json, as ``train`` writes it); None if neither records it."""
+    path = Path(path)
+    blob = read_checkpoint_file(path)
+    if isinstance(blob, dict) and isinstance(blob.get("data"), dict):
+        return dict(blob["data"])
+    log_path = path.with_suffix(".json")
+    try:
+        log = json.loads(log_path.read_text())
+    except (OSError, ValueError):
+        return None
+    args = log.get("args") if isinstance(log, dict) else None
+    named = Path(str(log.get("checkpoint", path.name))).name if isinstance(log, dict) else ""
+    if not isinstance(args, dict) or named != path.name or "dataset" not in args:
+        return None
+    return {
+        "dataset": args["dataset"],
+        "root": args.get("root"),
+        "data_seed": args.get("data_seed", 0),
+        "data_options": dict(args.get("data_options") or {}),
+    }
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> HACNN:
