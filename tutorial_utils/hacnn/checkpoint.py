@@ -43,8 +43,11 @@ def read_checkpoint_file(path: str | Path) -> object:
             f"containers ({_refusal_reason(error)}), and weights_only=True never runs code "
             f"from a file; {_EXPECTED}. Re-save it from a trusted copy as a state_dict"
         ) from None
-    except (RuntimeError, EOFError, KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile):
-        # miniz "central directory" errors (truncated), EOFError (empty), KeyError (text).
+    except PermissionError:
+        raise
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError, zipfile.BadZipFile):
+        # miniz "central directory" errors or EINVAL (truncated), EOFError (empty), KeyError
+        # (text): torch's messages name none of these causes.
         size = path.stat().st_size
         raise CheckpointError(
             f"cannot read checkpoint {path} ({size} bytes): it is truncated, damaged or not a "
