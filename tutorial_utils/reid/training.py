@@ -321,7 +321,7 @@ def setup(
     saved = None
     if resume is not None:
         saved = read_training_state(resume)
-        check_resumable(config, saved["config"], resume)
+        check_resumable(config, saved["training"]["config"], resume)
     device = pick_device(config.device)
     ctx = init_distributed(device.type)
     if device.type == "cuda" and ctx.enabled:
