@@ -38,6 +38,8 @@ def read_checkpoint_file(path: str | Path) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if not _looks_like_torch_save(path):  # text and other files fail as odd "operands"
+            raise _unreadable(path) from None
         raise CheckpointError(
             f"refused to read checkpoint {path}: it holds something besides tensors and plain "
             f"containers ({_refusal_reason(error)}), and weights_only=True never runs code "
@@ -48,12 +50,22 @@ def read_checkpoint_file(path: str | Path) -> object:
     except (RuntimeError, EOFError, KeyError, ValueError, OSError, zipfile.BadZipFile):
         # miniz "central directory" errors or EINVAL (truncated), EOFError (empty), KeyError
         # (text): torch's messages name none of these causes.
-        size = path.stat().st_size
-        raise CheckpointError(
-            f"cannot read checkpoint {path} ({size} bytes): it is truncated, damaged or not a "
-            f"PyTorch file; {_EXPECTED}. Copy or write it again (an interrupted save or "
-            "download leaves a truncated file)"
-        ) from None
+        raise _unreadable(path) from None
+
+
+def _looks_like_torch_save(path: Path) -> bool:
+    """A zip archive (torch.save's format) or a pickle (its legacy format and plain pickles)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return head.startswith((b"PK\x03\x04", b"\x80"))
+
+
+def _unreadable(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"cannot read checkpoint {path} ({path.stat().st_size} bytes): it is truncated, damaged "
+        f"or not a PyTorch file; {_EXPECTED}. Copy or write it again (an interrupted save or "
+        "download leaves a truncated file)"
+    )
 
 
 def _refusal_reason(error: Exception) -> str:
