@@ -58,17 +58,22 @@ def _stop_in_epoch(stop_epoch: int):
     return callback
 
 
-def test_a_stopped_and_resumed_run_ends_with_the_same_weights(tiny_train, tmp_path) -> None:
-    whole = train(_config(tmp_path / "whole.pt"), train_set=tiny_train).model.state_dict()
+@pytest.mark.parametrize("schedule", ["onecycle", "step"])
+def test_a_stopped_and_resumed_run_ends_with_the_same_weights(
+    tiny_train, tmp_path, schedule
+) -> None:
+    whole = train(_config(tmp_path / "whole.pt", schedule=schedule), train_set=tiny_train)
+    whole = whole.model.state_dict()
 
     out = tmp_path / "stopped.pt"
     with pytest.raises(TrainingStopped, match="SIGTERM in epoch 2.*holds epoch 1") as info:
-        train(_config(out), train_set=tiny_train, callback=_stop_in_epoch(1))
+        train(_config(out, schedule=schedule), train_set=tiny_train, callback=_stop_in_epoch(1))
     assert info.value.epoch == 1 and info.value.signum == signal.SIGTERM
     assert read_checkpoint(out)["epoch"] == 1
     # The handlers are ours only while training: SIGTERM's default is back.
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
+    assert info.value.checkpoint == out
     resumed = train(resume_config(out, progress=False), train_set=tiny_train, resume=out)
     # Exactly equal, not close: the data order, flips, optimizer and schedule all continue.
     assert _differences(whole, resumed.model.state_dict()) == []
@@ -199,3 +204,20 @@ def test_resume_refuses_other_settings_a_finished_run_and_a_plain_file(
     torch.save({"state_dict": {}, "epoch": 1}, plain)
     with pytest.raises(ValueError, match="no training state"):
         resume_config(plain)
+
+
+def test_a_run_stopped_in_its_first_epoch_says_nothing_was_saved(tiny_train, tmp_path) -> None:
+    out = tmp_path / "m.pt"
+    with pytest.raises(TrainingStopped, match="No epoch had finished") as info:
+        train(_config(out), train_set=tiny_train, callback=_stop_in_epoch(0))
+    assert info.value.checkpoint is None and not out.exists()
+
+
+def test_a_resumed_run_stopped_again_points_at_the_file_it_resumed(tiny_train, tmp_path) -> None:
+    out = tmp_path / "m.pt"
+    with pytest.raises(TrainingStopped):
+        train(_config(out), train_set=tiny_train, callback=_stop_in_epoch(1))
+    elsewhere = resume_config(out, out=str(tmp_path / "next.pt"))
+    with pytest.raises(TrainingStopped, match=r"m.pt holds epoch 1") as info:
+        train(elsewhere, train_set=tiny_train, resume=out, callback=_stop_in_epoch(1))
+    assert info.value.checkpoint == out

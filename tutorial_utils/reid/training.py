@@ -274,6 +274,7 @@ class Run:
     log_path: Path
     data_given: bool = False  # a data set passed in, not the one config names
     first_epoch: int = 0  # epochs finished before this process started (resume)
+    last_saved: Path | None = None  # the checkpoint of the last finished epoch
     seconds_before: float = 0.0  # training time of earlier processes (resume)
     started: float = field(default_factory=time.perf_counter)
 
@@ -413,6 +414,7 @@ def setup(
         _set_rng_state(training["rng"], device)
         flip_rng.set_state(training["flip_rng"][ctx.rank])
         run.first_epoch = int(saved["epoch"])
+        run.last_saved = Path(resume)
         run.seconds_before = float(training["log"].get("train_seconds", 0.0))
         log["epochs"] = list(training["log"]["epochs"])
         log["resumed_from"] = [*training["log"].get("resumed_from", []), run.first_epoch]
@@ -473,7 +475,7 @@ def train_epoch(
                 f"{step + 1}. {_kept(run, epoch)}",
                 signum,
                 epoch,
-                Path(config.out) if epoch > 0 else None,
+                run.last_saved,
             )
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -500,11 +502,11 @@ def train_epoch(
 
 
 def _kept(run: Run, epoch: int) -> str:
-    if epoch == 0:
+    if run.last_saved is None:
         return "No epoch had finished, so no checkpoint was written."
     return (
-        f"{run.config.out} holds epoch {epoch}, the last finished one; continue with "
-        f"`python -m tutorial_utils.reid train --resume {run.config.out}`."
+        f"{run.last_saved} holds epoch {epoch}, the last finished one; continue with "
+        f"`python -m tutorial_utils.reid train --resume {run.last_saved}`."
     )
 
 
@@ -518,6 +520,7 @@ def save_epoch(run: Run, entry: dict[str, Any]) -> None:
         flip_states = [None] * run.ctx.world_size
         dist.all_gather_object(flip_states, run.flip_rng.get_state())
     if not run.ctx.is_main:
+        run.last_saved = Path(run.config.out)  # rank 0 writes it
         return
     print(
         f"epoch {entry['epoch']:3d}  loss {entry['loss']:.3f}  acc {entry['accuracy']:.3f}  "
@@ -548,6 +551,7 @@ def save_epoch(run: Run, entry: dict[str, Any]) -> None:
         },
     )
     run.model.to(memory_format=run.memory_format)
+    run.last_saved = Path(config.out)
     _write_json(run.log_path, run.log)
 
 
