@@ -197,11 +197,23 @@ def test_cli_quick_prints_the_table_last_and_repeats(capsys):
     assert [line.split()[:3] for line in first[-2:]] == [line.split()[:3] for line in second[-2:]]
 
 
-@pytest.mark.parametrize("flag", ["--epochs", "--threads"])
-def test_cli_rejects_bad_counts(flag, capsys):
-    with pytest.raises(SystemExit):
-        main(["--quick", flag, "0"])
-    assert f"{flag} must be a positive integer, got 0" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
+        (["--threads", "0"], "--threads must be a positive integer, got 0"),
+        (["--data-seed", "-1"], "--data-seed must be a non-negative integer, got -1"),
+    ],
+)
+def test_cli_reports_a_mistake_in_one_line_with_status_2(argv, message, capsys):
+    assert main(["--quick", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"python -m tutorial_utils.digits: error: {message}"]
+
+
+def test_cli_refuses_a_folder_as_the_save_path(tmp_path, capsys):
+    assert main(["--quick", "--save", str(tmp_path)]) == 2
+    assert "--save must name a file" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_command_line():

@@ -14,7 +14,7 @@ from tests.reid.tiny_data import TinyPedestrians
 from tutorial_utils.reid.attention_measures import attention_measures, hard_measures, soft_measures
 from tutorial_utils.reid.cached import CachedSplit, cache_split, load_split
 from tutorial_utils.reid.cli import main
-from tutorial_utils.reid.evaluation import evaluate
+from tutorial_utils.reid.evaluation import choose_data, evaluate
 from tutorial_utils.reid.training import TrainConfig, train
 from tutorial_utils.reid.variants import build_model
 
@@ -132,28 +132,85 @@ def test_cli_trains_and_evaluates_on_synthetic_pedestrians(tmp_path, capsys) -> 
          "--epochs", "1", "--batch-size", "8", "--no-progress", "--threads", "1", *small]
     )  # fmt: skip
     report_path = tmp_path / "r.json"
+    # No data options: evaluate finds the training data's options in the checkpoint.
     main(["evaluate", "--checkpoint", str(out), "--json", str(report_path),
-          "--attention-images", "8", *small])  # fmt: skip
-    printed = capsys.readouterr().out
-    assert "rank-1" in printed and "mAP" in printed
+          "--attention-images", "8"])  # fmt: skip
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "rank-1" in printed and "mAP" in printed and "warning" not in captured.err
     report = json.loads(report_path.read_text())
+    assert report["data_options"] == {"num_train_ids": 4, "num_test_ids": 3, "images_per_id": 4}
+    assert report["data_as_recorded"] is True
     assert {"rank1", "mAP", "attention", "initial"} <= set(report)
     soft = report["attention"]["trained"]["soft"][0]
     assert 0.0 < soft["uniform_inside"] < 1.0 and math.isfinite(soft["mass_ratio"])
     hard = report["attention"]["trained"]["hard"][2]
     assert len(hard["ty_corr_dy"]) == 4
 
+    # Told to use other data, evaluate says so.
+    with pytest.warns(UserWarning, match=r"num_test_ids=5.*not on the data it was trained on"):
+        assert choose_data(out, data_options={"num_test_ids": 5})["as_recorded"] is False
+    # A resumed run keeps its settings; a finished run has nothing to resume.
+    line = _one_line_error(["train", "--resume", str(out), "--lr", "0.1"], capsys)
+    assert "drop --lr 0.1 (the run has 0.05)" in line
+    assert "has finished all 1 epochs" in _one_line_error(["train", "--resume", str(out)], capsys)
+
+
+def test_evaluate_finds_the_shipped_models_data_in_its_log() -> None:
+    from tutorial_utils.common.images import data_file
+
+    data = choose_data(data_file("hacnn_synthetic.pt"))
+    assert data["data_options"] == {"difficulty": "medium"} and data["as_recorded"] is True
+    with pytest.warns(UserWarning, match="difficulty='hard'.*difficulty='medium'"):
+        choose_data(data_file("hacnn_synthetic.pt"), data_options={"difficulty": "hard"})
+
+
+def _one_line_error(argv: list[str], capsys) -> str:
+    """Run the CLI; assert it exits with status 2 and one line on stderr; return that line."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["train", "--data-option", "bogus=1"], "unknown data option 'bogus' for dataset "
+         "'synthetic'; valid keys: num_train_ids, num_test_ids, images_per_id"),
+        (["train", "--nchannels", "8", "16", "24"], "nchannels must be 3 multiples of 16, got "
+         "(8, 16, 24)"),
+        (["train", "--lr", "nan"], "lr must be > 0 and finite (a learning rate), got nan"),
+        (["train", "--lr", "-1"], "lr must be > 0 and finite (a learning rate), got -1.0"),
+        (["train", "--resume", "absent.pt"], "no checkpoint file at absent.pt"),
+        (["evaluate", "--checkpoint", "absent.pt"], "no checkpoint file at absent.pt"),
+    ],
+)  # fmt: skip
+def test_cli_mistakes_are_one_line_with_status_2(argv, expected, capsys) -> None:
+    line = _one_line_error(argv, capsys)
+    assert line.startswith(f"python -m tutorial_utils.reid {argv[0]}: error: ")
+    assert expected in line
+
+
+def test_cli_names_an_unreadable_checkpoint(tmp_path, capsys) -> None:
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint\n")
+    line = _one_line_error(["evaluate", "--checkpoint", str(text)], capsys)
+    assert f"cannot read checkpoint {text}" in line and "not a PyTorch file" in line
+
 
 def test_cli_refuses_a_missing_checkpoint_and_a_bad_split(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="no checkpoint file"):
-        main(["evaluate", "--checkpoint", str(tmp_path / "absent.pt")])
+        evaluate(tmp_path / "absent.pt")
     with pytest.raises(ValueError, match="unknown split 'test'.*train, query, gallery"):
         load_split("synthetic", "test")
     with pytest.raises(ValueError, match="unknown dataset 'duke'"):
         load_split("duke", "train")
 
 
-def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
+def test_ablation_per_seed_tables_merge_into_one(tmp_path, capsys) -> None:
     common = [
         "--nchannels", "16", "16", "16", "--feat-dim", "16", "--epochs", "1",
         "--batch-size", "8", "--no-progress", "--threads", "1", "--attention-images", "4",
@@ -179,14 +236,16 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path) -> None:
     assert table["variants"]["global"]["parameters"] < table["variants"]["harmonious"]["parameters"]
     assert table["variants"]["global"]["runs"][0]["attention"]["soft"] is None
 
-    with pytest.raises(ValueError, match="global with seed 0 is in more than one table"):
+    with pytest.raises(SystemExit):
         merge("s0.json", "s0.json")
+    assert "global with seed 0 is in more than one table" in capsys.readouterr().err
 
     other = json.loads((tmp_path / "s1.json").read_text())
     other["settings"]["epochs"] = 5
     (tmp_path / "s1.json").write_text(json.dumps(other))
-    with pytest.raises(ValueError, match=r"other settings \(epochs\)"):
+    with pytest.raises(SystemExit):
         merge("s0.json", "s1.json")
+    assert "other settings (epochs)" in capsys.readouterr().err
 
 
 def _market_folder(root) -> None:

@@ -60,3 +60,25 @@ def check_bool(value: object, name: str) -> None:
     """Raise a TypeError unless ``value`` is True or False (not 1, not "yes")."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_dtype(x: torch.Tensor, expected: torch.dtype, *, where: str = "input") -> None:
+    """Raise a TypeError unless ``x`` has the dtype of the module's weights, ``expected``.
+
+    Refused rather than converted: a silent cast would hide a float64 pipeline's lost
+    precision or undo a deliberate float16 / bfloat16 choice. Under ``torch.autocast`` mixed
+    dtypes are the point, so nothing is checked there.
+    """
+    if x.dtype == expected or torch.is_autocast_enabled(x.device.type):
+        return
+    cast = {torch.float32: "x.float()", torch.float16: "x.half()", torch.bfloat16: "x.bfloat16()"}
+    fix = cast.get(expected, f"x.to({expected})")
+    raise TypeError(
+        f"{where}: expected {_dtype_name(expected)} input (the dtype of its weights), got "
+        f"{_dtype_name(x.dtype)}; call {fix}, or convert the module with .to({x.dtype}) "
+        "to compute in that precision"
+    )
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

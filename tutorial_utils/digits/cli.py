@@ -2,11 +2,13 @@
 on cluttered digits with one budget (``--quick`` for a seconds-long smoke run).
 
 The results table is printed last: one row per variant, test accuracy (%), parameters, seconds.
+A user's mistake is reported in one line with exit status 2; only a bug shows a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,12 +26,21 @@ from .train import (
 from .weights import save_checkpoint
 
 QUICK = {"epochs": 1, "num_train": 512, "num_test": 256}
+PROG = "python -m tutorial_utils.digits"
+# Exceptions that mean the user asked for something impossible (a bad value, a bad path).
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _fail(message: str) -> int:
+    """Report a user's mistake in one line, as argparse does; the exit status is 2."""
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m tutorial_utils.digits",
+        prog=PROG,
         description="Train baseline, soft, hard and harmonious DigitNets on cluttered digits.",
     )
     parser.add_argument(
@@ -67,9 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
-        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
+        return _fail(f"--epochs must be a positive integer, got {args.epochs}")
     if args.threads < 1:
-        parser.error(f"--threads must be a positive integer, got {args.threads}")
+        return _fail(f"--threads must be a positive integer, got {args.threads}")
+    if args.data_seed < 0:
+        return _fail(f"--data-seed must be a non-negative integer, got {args.data_seed}")
+    if args.save is not None and args.save.is_dir():
+        return _fail(f"--save must name a file, got the folder {args.save}")
+    try:
+        return _run(args)
+    except USER_ERRORS as error:
+        return _fail(str(error))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Train and report as ``args`` say; returns the exit status."""
     num_train, num_test = DEFAULT_TRAIN, DEFAULT_TEST
     epochs = args.epochs or DEFAULT_EPOCHS
     if args.quick:

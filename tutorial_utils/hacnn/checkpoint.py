@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,19 +11,82 @@ import torch
 from torch import nn
 
 _WRAPPER_KEYS = ("state_dict", "model")  # torchreid saves {"state_dict": ..., "epoch": ...}
+_EXPECTED = (
+    "expected a file written by torch.save that holds only tensors and plain containers "
+    "(a state_dict, or torchreid's {'state_dict': ..., 'epoch': ...})"
+)
+# torch's own boilerplate around the reason a weights-only load was refused.
+_BOILERPLATE = ("Weights only load failed", "Check the documentation", "Please file an issue")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read safely: truncated, damaged, not PyTorch's, or
+    holding pickled objects other than tensors and plain containers."""
+
+
+def read_checkpoint_file(path: str | Path) -> object:
+    """What ``torch.load(path, map_location="cpu", weights_only=True)`` reads, or a clear error.
+
+    Never runs code from the file: a file that would need arbitrary unpickling is refused
+    unread. Raises FileNotFoundError for a missing file and CheckpointError (a ValueError)
+    naming the file and what was expected for one that is truncated, damaged, a text file
+    or an unsafe pickle.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if not _looks_like_torch_save(path):  # text and other files fail as odd "operands"
+            raise _unreadable(path) from None
+        raise CheckpointError(
+            f"refused to read checkpoint {path}: it holds something besides tensors and plain "
+            f"containers ({_refusal_reason(error)}), and weights_only=True never runs code "
+            f"from a file; {_EXPECTED}. Re-save it from a trusted copy as a state_dict"
+        ) from None
+    except PermissionError:
+        raise
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError, zipfile.BadZipFile):
+        # miniz "central directory" errors or EINVAL (truncated), EOFError (empty), KeyError
+        # (text): torch's messages name none of these causes.
+        raise _unreadable(path) from None
+
+
+def _looks_like_torch_save(path: Path) -> bool:
+    """A zip archive (torch.save's format) or a pickle (its legacy format and plain pickles)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return head.startswith((b"PK\x03\x04", b"\x80"))
+
+
+def _unreadable(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"cannot read checkpoint {path} ({path.stat().st_size} bytes): it is truncated, damaged "
+        f"or not a PyTorch file; {_EXPECTED}. Copy or write it again (an interrupted save or "
+        "download leaves a truncated file)"
+    )
+
+
+def _refusal_reason(error: Exception) -> str:
+    """The line of torch's refusal that names what was refused, without its boilerplate."""
+    text = str(error)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+        text = text.split("Please use", 1)[0]
+    lines = [line.strip() for line in text.splitlines()]
+    kept = [line for line in lines if line and not line.startswith(_BOILERPLATE)]
+    return " ".join(kept).strip() or "an object weights_only loading does not allow"
 
 
 def read_state_dict(source: str | Path | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A plain state_dict from a path or mapping: unwraps ``state_dict`` and strips ``module.``.
 
     Files are read with ``torch.load(..., weights_only=True)``: tensors and plain containers
-    only, never arbitrary pickled code.
+    only, never arbitrary pickled code (see ``read_checkpoint_file`` for the errors).
     """
     if isinstance(source, str | Path):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint file at {path}")
-        source = torch.load(path, map_location="cpu", weights_only=True)
+        source = read_checkpoint_file(source)
     if not isinstance(source, Mapping):
         raise TypeError(
             f"expected a state_dict (a mapping of names to tensors), got {type(source).__name__}"

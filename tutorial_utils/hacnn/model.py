@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..common.validation import check_feature_map, check_positive_int, is_int
+from ..common.validation import check_dtype, check_feature_map, check_positive_int, is_int
 from .blocks import ConvBlock, InceptionA, InceptionB
 from .hard_attention import crop_region, region_theta
 from .harmonious import HarmoniousAttention
@@ -173,6 +173,12 @@ class HACNN(nn.Module):
     (H a multiple of 32, W of 16, e.g. 256 x 128) change only the stripe sizes the local
     branch resizes its crops to (see ``stripe_sizes``), not the parameters or the
     state_dict, so the same weights load at any size.
+
+    Input: images standardised with ImageNet's mean and std (``common.images.normalize``), as
+    torchreid trains it, not raw [0, 1] pixels; the data sets give [0, 1] unless built with
+    ``normalize=True``. The dtype must be the weights' (float32 unless the model was
+    converted): other dtypes are refused with a TypeError naming the fix, never converted.
+    In train mode a batch needs at least 2 images (BatchNorm on 1 x 1 maps).
     """
 
     def __init__(
@@ -186,8 +192,10 @@ class HACNN(nn.Module):
         super().__init__()
         check_positive_int(num_classes, "num_classes")
         check_positive_int(feat_dim, "feat_dim")
-        if len(nchannels) != 3:
+        if not isinstance(nchannels, tuple | list) or len(nchannels) != 3:
             raise ValueError(f"nchannels must have 3 entries (one per stage), got {nchannels!r}")
+        for stage, channels in enumerate(nchannels, start=1):
+            check_positive_int(channels, f"nchannels[{stage - 1}] (stage {stage}'s channels)")
         c1, c2, c3 = nchannels
         self.learn_region = learn_region
         # The function that crops one stripe, (x, theta, out_size) -> stripe. A compiled form
@@ -250,8 +258,16 @@ class HACNN(nn.Module):
         return self.stripe_crop(x, theta, out_size)
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``."""
+        """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``,
+        of the weights' dtype, and (in train mode) of at least 2 images."""
         check_hacnn_input(x, input_size=self.input_size)
+        check_dtype(x, self.conv.conv.weight.dtype, where="HACNN")
+        if self.training and x.shape[0] < 2:
+            raise ValueError(
+                f"HACNN in train mode needs a batch of at least 2 images (BatchNorm normalises "
+                f"1 x 1 maps over the batch), got a batch of {x.shape[0]}; call model.eval() "
+                "to embed one image"
+            )
 
     def forward_features(
         self, x: torch.Tensor, records: list[StageRecord] | None = None

@@ -1,6 +1,8 @@
 """Soft (pixel-level) attention of HA-CNN: channel attention, spatial attention and their product.
 
 Attribute names follow torchreid's ``hacnn.py`` (SpatialAttn, ChannelAttn, SoftAttn).
+Input whose dtype differs from the weights' (float16, bfloat16 or float64 into a float32
+module) is refused with a TypeError that names the fix, never converted silently.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..common.validation import check_feature_map, check_positive_int
+from ..common.validation import check_dtype, check_feature_map, check_positive_int
 from .blocks import ConvBlock
 
 
@@ -35,6 +37,14 @@ class ChannelAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.in_channels, where="ChannelAttention")
+        check_dtype(x, self.conv1.conv.weight.dtype, where="ChannelAttention")
+        if self.training and x.shape[0] == 1:
+            # BatchNorm on the (1, C, 1, 1) squeezed map has one value per channel: no spread.
+            raise ValueError(
+                "ChannelAttention in train mode needs a batch of at least 2 (its BatchNorm "
+                "normalises a 1 x 1 map over the batch), got a batch of 1; call .eval() to "
+                "use it on one image"
+            )
         squeezed = x.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
         return self.conv2(self.conv1(squeezed))
 
@@ -53,6 +63,7 @@ class SpatialAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, where="SpatialAttention")
+        check_dtype(x, self.conv1.conv.weight.dtype, where="SpatialAttention")
         y = x.mean(dim=1, keepdim=True)  # (N, 1, H, W)
         y = self.conv1(y)  # (N, 1, ceil(H/2), ceil(W/2))
         y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=True)
@@ -75,5 +86,6 @@ class SoftAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.in_channels, where="SoftAttention")
+        check_dtype(x, self.conv.conv.weight.dtype, where="SoftAttention")
         combined = self.spatial_attn(x) * self.channel_attn(x)  # broadcast to (N, C, H, W)
         return torch.sigmoid(self.conv(combined))

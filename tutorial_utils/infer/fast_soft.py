@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..common.validation import check_feature_map
+from ..common.validation import check_dtype, check_feature_map
 from ..hacnn.harmonious import HarmoniousAttention
 from ..hacnn.soft_attention import SoftAttention
 from .eval_only import EvalOnly
@@ -140,6 +140,8 @@ class FastSoftAttention(EvalOnly):
     """Eval-only SoftAttention: (N, C, H, W) -> (N, C, H, W), the same function, less work.
 
     Built from a SoftAttention with ``FastSoftAttention(soft)``; the source is not changed.
+    Input of another dtype than its buffers is refused (TypeError naming the fix), as
+    SoftAttention refuses it; ``.to(torch.bfloat16)`` makes a bfloat16 one.
     """
 
     trains_instead = "SoftAttention"
@@ -194,6 +196,7 @@ class FastSoftAttention(EvalOnly):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.in_channels, where="FastSoftAttention")
+        check_dtype(x, self.mix_b.dtype, where="FastSoftAttention")
         s, v, _ = self.gate_parts(x)
         return soft_gate(s, v, self.mix_b, blocked=self.blocked)
 
@@ -232,6 +235,7 @@ class FastHarmoniousAttention(EvalOnly):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_feature_map(x, self.in_channels, where="FastHarmoniousAttention")
+        check_dtype(x, self.hard_w.dtype, where="FastHarmoniousAttention")
         s, v, channel_mean = self.soft.gate_parts(x)
         soft_map = soft_gate(s, v, self.soft.mix_b, blocked=self.blocked)
         return soft_map, self.translations(channel_mean)

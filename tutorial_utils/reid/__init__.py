@@ -18,12 +18,15 @@ from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
 from .synthetic import PART_NAMES, SyntheticPedestrians
-from .training import TrainConfig, train
+from .training import TrainConfig, TrainingDiverged, TrainingStopped, resume_config, train
 from .variants import VARIANTS, build_model
 
 __all__ = [
     "VARIANTS",
     "TrainConfig",
+    "TrainingDiverged",
+    "TrainingStopped",
+    "resume_config",
     "attention_measures",
     "build_model",
     "compare_rankings",

@@ -1,9 +1,14 @@
 """``python -m tutorial_utils.reid {train, evaluate, ablation}``.
 
 python -m tutorial_utils.reid train --out hacnn.pt
+python -m tutorial_utils.reid train --resume hacnn.pt      # after a stop: the next epoch on
 torchrun --nproc_per_node 2 -m tutorial_utils.reid train --out hacnn.pt
 python -m tutorial_utils.reid evaluate --checkpoint hacnn.pt --json report.json
 python -m tutorial_utils.reid ablation --out-dir runs/ablation --json ablation.json
+
+A user's mistake (a bad option, a missing or unreadable file) is reported in one line with
+exit status 2, as argparse reports its own; a run stopped by SIGTERM / SIGINT exits with
+128 + the signal's number, a run whose loss diverged with 1. Only a bug shows a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -20,29 +28,56 @@ import torch.distributed as dist
 
 from ..common.key_value import parse_key_value
 from .cached import DATASETS, load_split
+from .data_options import check_data_options
 from .evaluation import evaluate, format_report, write_json
-from .training import SCHEDULES, TrainConfig, train
+from .training import (
+    RUNTIME_SETTINGS,
+    SCHEDULES,
+    TrainConfig,
+    TrainingDiverged,
+    TrainingStopped,
+    resume_config,
+    train,
+)
 from .variants import GATES, VARIANTS
 
+# Exceptions that mean the user asked for something impossible: one line, exit status 2.
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+
+def _add_data_arguments(parser: argparse.ArgumentParser, recorded: bool = False) -> None:
     group = parser.add_argument_group("data")
-    group.add_argument("--dataset", choices=DATASETS, default="synthetic")
+    # evaluate: None = what the checkpoint records
+    as_recorded = " (default: the data the checkpoint was trained on)" if recorded else ""
+    group.add_argument(
+        "--dataset", choices=DATASETS, default=None if recorded else "synthetic", help=as_recorded
+    )
     group.add_argument("--root", help="the Market-1501 folder (with --dataset market1501)")
-    group.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data set")
+    group.add_argument(
+        "--data-seed",
+        type=int,
+        default=None if recorded else 0,
+        help="seed of the synthetic data set" + as_recorded,
+    )
     group.add_argument(
         "--data-option",
         type=parse_key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="passed to the data set's constructor, e.g. --data-option num_train_ids=200",
+        help="passed to the data set's constructor, e.g. --data-option num_train_ids=200"
+        + (" (added to the recorded ones)" if recorded else ""),
     )
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    parser.add_argument("--out", default=d.out, help="checkpoint path (default %(default)s)")
+    parser.add_argument(
+        "--out",
+        default=d.out,
+        help="checkpoint path, written after every epoch (default %(default)s; with --resume, "
+        "the resumed file)",
+    )
     parser.add_argument("--log", help="JSON log path (default: the checkpoint's with .json)")
     parser.add_argument("--variant", choices=VARIANTS, default=d.variant)
     parser.add_argument(
@@ -97,26 +132,60 @@ def _config(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def _resumed_config(args: argparse.Namespace) -> TrainConfig:
+    """The saved run's settings; a setting given on the command line must match it, except
+    the runtime ones (out, log, device, threads, progress)."""
+    defaults = _config(build_parser().parse_args(["train"]))
+    given = _config(args)
+    explicit = {
+        f.name: getattr(given, f.name)
+        for f in fields(TrainConfig)
+        if getattr(given, f.name) != getattr(defaults, f.name)
+    }
+    runtime = {k: v for k, v in explicit.items() if k in RUNTIME_SETTINGS}
+    config = resume_config(args.resume, **runtime)
+    clashes = [
+        f"--{k.replace('_', '-')} {v!r} (the run has {getattr(config, k)!r})"
+        for k, v in explicit.items()
+        if k not in RUNTIME_SETTINGS and v != getattr(config, k)
+    ]
+    if clashes:
+        raise ValueError(
+            "--resume continues a run with its own settings; drop "
+            + ", ".join(clashes)
+            + f" (only {', '.join(RUNTIME_SETTINGS)} may change)"
+        )
+    return config
+
+
 def run_train(args: argparse.Namespace) -> None:
     try:
-        train(_config(args))
+        if args.resume:
+            config = _resumed_config(args)
+            train(config, resume=args.resume)
+        else:
+            train(_config(args))
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    report = evaluate(
-        args.checkpoint,
-        dataset=args.dataset,
-        root=args.root,
-        data_seed=args.data_seed,
-        data_options=dict(args.data_option),
-        init_seed=args.init_seed,
-        attention_images=args.attention_images,
-        device=args.device,
-        compare_initial=not args.no_initial,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        report = evaluate(
+            args.checkpoint,
+            dataset=args.dataset,
+            root=args.root,
+            data_seed=args.data_seed,
+            data_options=dict(args.data_option) or None,
+            init_seed=args.init_seed,
+            attention_images=args.attention_images,
+            device=args.device,
+            compare_initial=not args.no_initial,
+        )
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     print(format_report(report))
     if args.json:
         write_json(args.json, report)
@@ -140,6 +209,8 @@ def _spread(values: list[float]) -> dict[str, Any]:
 def run_ablation(args: argparse.Namespace) -> None:
     """Train and evaluate every variant with every seed on one data set; write a JSON table."""
     out_dir = Path(args.out_dir)
+    check_data_options(args.dataset, dict(args.data_option))
+    _config(args).check()  # every setting, before the data are drawn
     opts = {"root": args.root, "seed": args.data_seed, "options": dict(args.data_option)}
     t0 = time.perf_counter()
     train_split = load_split(args.dataset, "train", **opts)
@@ -269,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_train = sub.add_parser("train", help="train HA-CNN (under torchrun: DDP)")
     _train_arguments(p_train)
+    p_train.add_argument(
+        "--resume",
+        metavar="PATH",
+        help="continue the run saved at PATH after its last finished epoch, with its settings",
+    )
     p_train.set_defaults(func=run_train)
 
     p_eval = sub.add_parser("evaluate", help="rank-k, mAP and the attention measures")
@@ -278,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--attention-images", type=int, default=256)
     p_eval.add_argument("--no-initial", action="store_true", help="skip the initial network")
     p_eval.add_argument("--device")
-    _add_data_arguments(p_eval)
+    _add_data_arguments(p_eval, recorded=True)
     p_eval.set_defaults(func=run_evaluate)
 
     p_abl = sub.add_parser("ablation", help="every variant x seed: train, evaluate, tabulate")
@@ -298,5 +374,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    """The command line; exits 2 on a user's mistake, 128 + N when stopped by signal N."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], None] = args.func
+    where = f"{parser.prog} {args.command}"
+    try:
+        run(args)
+    except TrainingStopped as stopped:
+        print(f"{where}: {stopped}", file=sys.stderr)
+        raise SystemExit(128 + stopped.signum) from None
+    except TrainingDiverged as diverged:
+        print(f"{where}: error: {diverged}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except USER_ERRORS as error:
+        print(f"{where}: error: {_one_line(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as error:  # a full disk, a permission: not the user's typing, but theirs to fix
+        print(f"{where}: error: {_one_line(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join((str(error).strip() or type(error).__name__).split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from ..common.device import pick_device
 from ..common.images import normalize
 from .attention_measures import attention_measures
 from .cached import CachedSplit, load_split
-from .checkpoints import initial_model, load_model, read_architecture
+from .checkpoints import initial_model, load_model, read_architecture, recorded_data
+from .data_options import check_data_options
 from .metrics import RankingResult, evaluate_ranking, pairwise_distance
 
 
@@ -42,9 +44,9 @@ def rank_model(model: nn.Module, query: CachedSplit, gallery: CachedSplit) -> Ra
 def evaluate(
     checkpoint: str | Path,
     *,
-    dataset: str = "synthetic",
+    dataset: str | None = None,
     root: str | None = None,
-    data_seed: int = 0,
+    data_seed: int | None = None,
     data_options: dict[str, Any] | None = None,
     init_seed: int = 0,
     attention_images: int = 256,
@@ -59,12 +61,21 @@ def evaluate(
     ``attention`` the measures of both (synthetic data only). ``splits`` (query, gallery,
     train) overrides the data set (tests pass small ones); train images, when given, set the
     BatchNorm statistics of a second initial model, ``initial_bn_calibrated``.
+
+    The data: by default the test splits of the data the model was trained on, as the
+    checkpoint (or the training log beside it) records them. ``dataset``, ``root`` and
+    ``data_seed`` replace the recorded ones; ``data_options`` are added to the recorded ones
+    (all replaced if ``dataset`` differs). Data other than the recorded, or no record at all,
+    gives a UserWarning that says what is evaluated; the report's ``data_as_recorded`` too.
     """
     t0 = time.perf_counter()
     dev = pick_device(device)
     arch = read_architecture(checkpoint)
     if splits is None:
-        opts = {"root": root, "seed": data_seed, "options": data_options}
+        data = choose_data(checkpoint, dataset, root, data_seed, data_options)
+        dataset, data_seed, data_options = data["dataset"], data["data_seed"], data["data_options"]
+        check_data_options(dataset, data_options)
+        opts = {"root": data["root"], "seed": data_seed, "options": data_options}
         query = load_split(dataset, "query", **opts)
         gallery = load_split(dataset, "gallery", **opts)
         train_split = load_split(dataset, "train", **opts) if compare_initial else None
@@ -85,6 +96,7 @@ def evaluate(
     report: dict[str, Any] = {
         "checkpoint": str(checkpoint),
         "architecture": arch,
+        "data_as_recorded": None if splits is not None else data["as_recorded"],
         "dataset": dataset,
         "data_seed": data_seed,
         "data_options": dict(data_options or {}),
@@ -108,11 +120,63 @@ def evaluate(
     return report
 
 
+def choose_data(
+    checkpoint: str | Path,
+    dataset: str | None = None,
+    root: str | None = None,
+    data_seed: int | None = None,
+    data_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The data ``evaluate`` uses: the recorded training data, changed by what is given; warns
+    when the result differs from the record, or when there is no record."""
+    recorded = recorded_data(checkpoint)
+    given = {"dataset": dataset, "root": root, "data_seed": data_seed}
+    if recorded is None:
+        chosen = {
+            "dataset": dataset or "synthetic",
+            "root": root,
+            "data_seed": 0 if data_seed is None else data_seed,
+            "data_options": dict(data_options or {}),
+        }
+        warnings.warn(
+            f"{checkpoint} records no training data (neither in the file nor in a log beside "
+            f"it); evaluating on {_describe(chosen)}, which may not be what the model was "
+            "trained on",
+            UserWarning,
+            stacklevel=3,
+        )
+        return {**chosen, "as_recorded": False}
+    same_dataset = dataset in (None, recorded["dataset"])
+    chosen = {k: recorded[k] if v is None and same_dataset else v for k, v in given.items()}
+    chosen["dataset"] = chosen["dataset"] or recorded["dataset"]
+    if chosen["data_seed"] is None:
+        chosen["data_seed"] = 0
+    base = dict(recorded["data_options"]) if same_dataset else {}
+    chosen["data_options"] = {**base, **(data_options or {})}
+    as_recorded = all(chosen[k] == recorded.get(k) for k in chosen)
+    if not as_recorded:
+        warnings.warn(
+            f"evaluating {checkpoint} on {_describe(chosen)}, not on the data it was trained on "
+            f"({_describe(recorded)}); leave out --dataset, --data-seed and --data-option to "
+            "use the recorded data",
+            UserWarning,
+            stacklevel=3,
+        )
+    return {**chosen, "as_recorded": as_recorded}
+
+
+def _describe(data: dict[str, Any]) -> str:
+    options = ", ".join(f"{k}={v!r}" for k, v in sorted(data["data_options"].items()))
+    where = f" at {data['root']}" if data.get("root") else ""
+    return f"{data['dataset']}{where} (data seed {data['data_seed']}, options: {options or 'none'})"
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A short human-readable summary of ``evaluate``'s output."""
+    options = ", ".join(f"{k}={v!r}" for k, v in sorted(report["data_options"].items()))
     lines = [
         f"{report['num_query']} queries, {report['num_gallery']} gallery images "
-        f"({report['dataset']})",
+        f"({report['dataset']}{', ' + options if options else ''})",
         f"{'model':24s} {'rank-1':>7s} {'rank-5':>7s} {'rank-10':>7s} {'mAP':>7s}",
     ]
     rows = [("trained", report)] + [

@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ..common.images import normalize as normalize_images
 from ..common.validation import check_positive_int
 
 FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
@@ -64,12 +65,26 @@ def find_root(root: str | Path) -> Path:
 class Market1501(Dataset):
     """One split of Market-1501 as re-ID items: ``img`` float32 (3, height, width) in [0, 1],
     ``pid`` and ``camid`` ints (no mask, parts or offset: the real data has no such ground truth).
+    With ``normalize=True``, ``img`` is standardised with ImageNet's mean and std, the input
+    HA-CNN expects; leave it False for ``cache_split`` and training, which standardise by
+    themselves.
 
     Attributes: ``paths``, ``pids``, ``camids`` (one per item), ``num_pids`` (identities in the
     split, not counting the gallery's distractors), ``original_pids`` (the file names' numbers).
     """
 
-    def __init__(self, root: str | Path, split: str, *, height: int = 160, width: int = 64) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str,
+        *,
+        height: int = 160,
+        width: int = 64,
+        normalize: bool = False,
+    ) -> None:
+        if not isinstance(normalize, bool):
+            raise TypeError(f"normalize must be True or False, got {normalize!r}")
+        self.normalize = normalize
         if split not in FOLDERS:
             raise ValueError(f"split must be one of {tuple(FOLDERS)}, got {split!r}")
         for name, value in (("height", height), ("width", width)):
@@ -116,8 +131,9 @@ class Market1501(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} images")
+        image = self._read(index).float() / 255.0
         return {
-            "img": self._read(index).float() / 255.0,
+            "img": normalize_images(image[None])[0] if self.normalize else image,
             "pid": self.pids[index],
             "camid": self.camids[index],
         }

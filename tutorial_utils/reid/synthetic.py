@@ -72,6 +72,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..common.images import normalize as normalize_images
 from ..common.validation import check_int, check_positive_int
 from .drawing import PART_NAMES, random_look
 from .rendering import Camera, Identity, make_identities, photos, random_camera, render_image
@@ -117,12 +118,18 @@ class SyntheticPedestrians(Dataset):
             default colour casts, brightness, contrast, blur and noise).
         near_twins: probability that an identity's family has more members than it, who differ
             from it in one part only (0.7 by default; 0 = no near-twins).
+        normalize: give ``img`` standardised with ImageNet's mean and std, the input HA-CNN
+            expects (``model(item["img"][None])`` then works as trained). False (the default)
+            gives pictures in [0, 1], for showing, and for ``cache_split`` and training, which
+            standardise by themselves: feeding [0, 1] pictures to the model ranks far worse,
+            without any error.
 
     Attributes: ``pids``, ``camids`` (one per item), ``num_pids``, ``identities`` (pid ->
     :class:`Identity`), ``cameras`` (camid -> :class:`Camera`), ``size`` (H, W), ``version``
     (``DATASET_VERSION``, which changes whenever a seed would draw different images).
 
-    Items are dicts: ``img`` float32 (3, H, W) in [0, 1]; ``pid``, ``camid`` ints; ``mask`` bool
+    Items are dicts: ``img`` float32 (3, H, W) in [0, 1] (standardised with
+    ``normalize=True``); ``pid``, ``camid`` ints; ``mask`` bool
     (H, W); ``parts`` float32 (3, 4), rows ``PART_NAMES``, (x0, y0, x1, y1) in pixels; ``offset``
     float32 (2,), (dx, dy) in affine_grid units; ``box`` float32 (4,); ``occluded`` bool tensor ().
     ``tensors()`` gives the whole split stacked, for fast training and evaluation.
@@ -145,7 +152,11 @@ class SyntheticPedestrians(Dataset):
         misalignment: float = 1.0,
         camera_variation: float | None = None,
         near_twins: float | None = None,
+        normalize: bool = False,
     ) -> None:
+        if not isinstance(normalize, bool):
+            raise TypeError(f"normalize must be True or False, got {normalize!r}")
+        self.normalize = normalize
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         for name, value in (
@@ -294,8 +305,9 @@ class SyntheticPedestrians(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} images")
+        image = self._images[index].float() / 255.0
         return {
-            "img": self._images[index].float() / 255.0,
+            "img": normalize_images(image[None])[0] if self.normalize else image,
             "pid": self.pids[index],
             "camid": self.camids[index],
             "mask": self._masks[index],
@@ -307,13 +319,16 @@ class SyntheticPedestrians(Dataset):
 
     def tensors(self, float_images: bool = False) -> dict[str, torch.Tensor]:
         """The whole split stacked: ``img`` (N, 3, H, W) uint8 (or float32 in [0, 1] with
-        ``float_images=True``), ``pid`` and ``camid`` (N,) int64, ``mask`` (N, H, W) bool,
-        ``parts`` (N, 3, 4), ``offset`` (N, 2), ``box`` (N, 4) float32, ``occluded`` (N,) bool.
+        ``float_images=True``, standardised if the set has ``normalize=True``), ``pid`` and
+        ``camid`` (N,) int64, ``mask`` (N, H, W) bool, ``parts`` (N, 3, 4), ``offset`` (N, 2),
+        ``box`` (N, 4) float32, ``occluded`` (N,) bool.
 
         The uint8 images are the stored ones (no copy); keep them uint8 and convert per batch
         (``batch.float() / 255``) to hold a large split in a quarter of the memory.
         """
         images = self._images.float() / 255.0 if float_images else self._images
+        if float_images and self.normalize:
+            images = normalize_images(images)
         return {
             "img": images,
             "pid": torch.tensor(self.pids, dtype=torch.int64),

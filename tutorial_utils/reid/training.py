@@ -8,19 +8,38 @@ one-cycle schedule, which reaches a useful model in far fewer epochs on a CPU.
 Run under ``torchrun --nproc_per_node K`` and every process trains on its own share of each
 epoch (DistributedDataParallel averages the gradients: gloo on CPU, nccl on GPU); rank 0
 writes the checkpoint and the log.
+
+A run survives being stopped. After every epoch rank 0 writes the checkpoint atomically
+(temporary file, then rename), with what ``resume`` needs: optimizer, scheduler, random
+states (each rank's flip stream too), settings and log. The data order follows from
+(seed, epoch), so a resumed run sees the same batches. SIGTERM or SIGINT (Ctrl-C) stops the
+run before its next update, leaving the last finished epoch's checkpoint; a second Ctrl-C
+aborts at once. A non-finite loss stops the run with a clear error before it can touch the
+weights.
+
+``train`` = ``setup`` + ``train_epoch`` per epoch (each followed by ``save_epoch``) + ``finish``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
+import random
+import signal
+import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -31,11 +50,16 @@ from tqdm.auto import tqdm
 
 from ..common.device import describe_device, pick_device
 from ..common.images import normalize
+from ..common.validation import check_int
 from .cached import CachedSplit, load_split, relabel
-from .checkpoints import save_checkpoint, unwrap
+from .checkpoints import atomic_write, read_checkpoint, save_checkpoint, unwrap
+from .data_options import check_data_options
 from .variants import GATES, build_model, check_variant, parameter_count
 
 SCHEDULES = ("step", "onecycle")
+# Settings that may change when a run is resumed: where it writes and how it runs, not what
+# it computes. Every other setting comes from the checkpoint.
+RUNTIME_SETTINGS = ("out", "log", "device", "threads", "progress")
 
 
 @dataclass
@@ -85,10 +109,17 @@ class TrainConfig:
                 f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
             )
         for name in ("epochs", "batch_size", "feat_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if len(self.nchannels) != 3 or any(c < 16 or c % 16 for c in self.nchannels):
+            check_int(getattr(self, name), name, low=1)
+        for name in ("seed", "data_seed"):
+            check_int(getattr(self, name), name, low=0)
+        if self.threads is not None:
+            check_int(self.threads, "threads", low=1)
+        if (
+            not isinstance(self.nchannels, tuple | list)
+            or len(self.nchannels) != 3
+            or any(isinstance(c, bool) or not isinstance(c, int) for c in self.nchannels)
+            or any(c < 16 or c % 16 for c in self.nchannels)
+        ):
             # Each stage's channel attention divides by its reduction rate 16.
             raise ValueError(f"nchannels must be 3 multiples of 16, got {self.nchannels!r}")
         if self.batch_size < 2:
@@ -97,12 +128,38 @@ class TrainConfig:
             )
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not self.localisation_lr > 0:
+        for name, what in (("lr", "a learning rate"), ("localisation_lr", "a factor on lr")):
+            value = getattr(self, name)
+            if not _finite_number(value) or value <= 0:
+                raise ValueError(f"{name} must be > 0 and finite ({what}), got {value!r}")
+        for name in ("momentum", "weight_decay", "gamma"):
+            value = getattr(self, name)
+            if not _finite_number(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not self.milestones or not all(_finite_number(f) and 0 < f < 1 for f in self.milestones):
             raise ValueError(
-                f"localisation_lr must be > 0 (a factor on lr), got {self.localisation_lr}"
+                f"milestones must be fractions of training in (0, 1), got {self.milestones!r}"
             )
+        if not isinstance(self.data_options, dict):
+            raise TypeError(f"data_options must be a dict, got {type(self.data_options).__name__}")
+        check_data_options(self.dataset, self.data_options)
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class TrainingStopped(Exception):
+    """The run was stopped by SIGTERM or SIGINT; ``checkpoint`` holds ``epoch`` finished epochs
+    (``epoch`` is 0 and nothing was written if the first epoch had not finished)."""
+
+    def __init__(self, message: str, signum: int, epoch: int, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.signum, self.epoch, self.checkpoint = signum, epoch, checkpoint
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the checkpoint on disk (if any) is the last good one."""
 
 
 @dataclass
@@ -196,12 +253,76 @@ class TrainResult:
     log: dict[str, Any]
 
 
-def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainResult:
-    """Train as ``config`` says; rank 0 writes the checkpoint and the JSON log.
+@dataclass
+class Run:
+    """Everything one epoch needs: built by ``setup``, advanced by ``train_epoch``."""
 
-    ``train_set`` overrides ``config.dataset`` (tests pass a small one).
-    """
+    config: TrainConfig
+    device: torch.device
+    ctx: DistContext
+    data: CachedSplit
+    labels: torch.Tensor
+    num_classes: int
+    model: nn.Module
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    sampler: DistributedSampler
+    memory_format: torch.memory_format
+    flip_rng: torch.Generator
+    log: dict[str, Any]
+    log_path: Path
+    data_given: bool = False  # a data set passed in, not the one config names
+    first_epoch: int = 0  # epochs finished before this process started (resume)
+    last_saved: Path | None = None  # the checkpoint of the last finished epoch
+    seconds_before: float = 0.0  # training time of earlier processes (resume)
+    started: float = field(default_factory=time.perf_counter)
+
+
+class StopRequest:
+    """Set by SIGTERM / SIGINT while a run trains; the loop stops before its next update."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            print(
+                f"\n{signal.Signals(signum).name}: stopping before the next update; the last "
+                "finished epoch's checkpoint stays (send it again to abort at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+        # A second signal gets the handler that was there before: Ctrl-C twice aborts.
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+
+    @contextmanager
+    def installed(self) -> Iterator[StopRequest]:
+        """Catch SIGTERM and SIGINT inside the block (main thread only), then restore."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self)
+        try:
+            yield self
+        finally:
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+
+
+def setup(
+    config: TrainConfig, train_set: CachedSplit | None = None, resume: str | Path | None = None
+) -> Run:
+    """Check ``config``, join the process group, load the data, build model and optimizer;
+    with ``resume``, restore them (and the random states) from that checkpoint."""
     config.check()
+    saved = None
+    if resume is not None:
+        saved = read_training_state(resume)
+        check_resumable(config, saved["training"]["config"], resume)
     device = pick_device(config.device)
     ctx = init_distributed(device.type)
     if device.type == "cuda" and ctx.enabled:
@@ -226,10 +347,15 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
             f"{len(data)} training images cannot fill one batch of {config.batch_size} on each "
             f"of {ctx.world_size} processes; lower batch_size"
         )
+    fingerprint = data_fingerprint(data)
+    if saved is not None:
+        _check_same_run(saved, fingerprint, ctx.world_size, resume)
 
     model = build_model(
         num_classes, config.nchannels, config.feat_dim, config.variant, gate=config.gate
     ).to(device)
+    if saved is not None:
+        model.load_state_dict(saved["state_dict"])
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     net: nn.Module = model
@@ -261,92 +387,342 @@ def train(config: TrainConfig, train_set: CachedSplit | None = None) -> TrainRes
 
     log_path = Path(config.log) if config.log else Path(config.out).with_suffix(".json")
     log: dict[str, Any] = {
-        "args": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
+        "args": _config_dict(config),
         "device": describe_device(device),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "python": platform.python_version(),
         "world_size": ctx.world_size,
         "num_train_images": len(data),
-        "data_fingerprint": data_fingerprint(data),
+        "data_fingerprint": fingerprint,
         "dataset_version": _dataset_version(config.dataset) if train_set is None else None,
         "num_classes": num_classes,
         "parameters": parameter_count(model),
         "parameters_with_classifiers": sum(p.numel() for p in model.parameters()),
         "epochs": [],
     }
-    started = time.perf_counter()
-    for epoch in range(config.epochs):
-        net.train()
-        t0 = time.perf_counter()
-        totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
-        batches = epoch_batches(sampler, epoch, config.batch_size)
-        bar = tqdm(
-            batches,
-            desc=f"epoch {epoch + 1}/{config.epochs}",
-            disable=not (config.progress and ctx.is_main),
-            leave=False,
-        )
-        for index in bar:
-            images = data.images[index].float()
-            if config.flip:  # horizontal flip: a person seen from the other side is the same person
-                flip = torch.rand(len(index), generator=flip_rng) < 0.5
-                images[flip] = images[flip].flip(-1)
-            x = normalize(images.to(device)).contiguous(memory_format=memory_format)
-            y = labels[index].to(device)
-            loss, logits = loss_and_logits(net(x), y, config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            correct = (logits.argmax(1) == y).sum().item()
-            totals += torch.tensor(
-                [loss.item() * len(index), correct, len(index)], dtype=torch.float64
-            )
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct / len(index):.2f}")
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-        if ctx.enabled:
-            dist.all_reduce(totals)  # every rank's images count toward the epoch's figures
-        entry = {
-            "epoch": epoch + 1,
-            "loss": totals[0].item() / totals[2].item(),
-            "accuracy": totals[1].item() / totals[2].item(),
-            "lr_end": scheduler.get_last_lr()[0],
-            "seconds": seconds,
-            "images_per_s": totals[2].item() / seconds,
-        }
-        log["epochs"].append(entry)
-        if ctx.is_main:
-            print(
-                f"epoch {entry['epoch']:3d}  loss {entry['loss']:.3f}  "
-                f"acc {entry['accuracy']:.3f}  "
-                f"{entry['seconds']:.0f} s  {entry['images_per_s']:.1f} img/s",
-                flush=True,
-            )
-            _write_json(log_path, log)
+    run = Run(
+        config, device, ctx, data, labels, num_classes, model, net, optimizer, scheduler,
+        sampler, memory_format, flip_rng, log, log_path, data_given=train_set is not None,
+    )  # fmt: skip
+    if saved is not None:
+        training = saved["training"]
+        optimizer.load_state_dict(training["optimizer"])
+        scheduler_state = dict(training["scheduler"])
+        if "milestones" in scheduler_state:  # MultiStepLR looks its milestones up in a Counter
+            scheduler_state["milestones"] = Counter(scheduler_state["milestones"])
+        scheduler.load_state_dict(scheduler_state)
+        _set_rng_state(training["rng"], device)
+        flip_rng.set_state(training["flip_rng"][ctx.rank])
+        run.first_epoch = int(saved["epoch"])
+        run.last_saved = Path(resume)
+        run.seconds_before = float(training["log"].get("train_seconds", 0.0))
+        log["epochs"] = list(training["log"]["epochs"])
+        log["resumed_from"] = [*training["log"].get("resumed_from", []), run.first_epoch]
+    return run
 
-    if ctx.enabled:
-        # Each rank updated its BatchNorm running statistics on its own images; keep rank 0's.
-        for buffer in unwrap(net).buffers():
-            dist.broadcast(buffer, src=0)
-    log["total_seconds"] = time.perf_counter() - started
-    log["checkpoint"] = str(config.out)
-    if ctx.is_main:
-        save_checkpoint(
-            config.out,
-            model.to(memory_format=torch.contiguous_format),
-            num_classes=num_classes,
-            nchannels=config.nchannels,
-            feat_dim=config.feat_dim,
-            variant=config.variant,
-            epoch=config.epochs,
-            gate=config.gate,
+
+def train_epoch(
+    run: Run,
+    epoch: int,
+    stop: StopRequest | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """One epoch (``epoch`` counts from 0); returns its log entry.
+
+    Raises TrainingStopped when ``stop`` was signalled (before the next update) and
+    TrainingDiverged when the loss is not finite (before it reaches the weights). Under DDP
+    the ranks agree on both at every step, so they stop together. ``callback(epoch, step)``
+    runs after every update.
+    """
+    config, ctx, device = run.config, run.ctx, run.device
+    run.net.train()
+    t0 = time.perf_counter()
+    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
+    batches = epoch_batches(run.sampler, epoch, config.batch_size)
+    bar = tqdm(
+        batches,
+        desc=f"epoch {epoch + 1}/{config.epochs}",
+        disable=not (config.progress and ctx.is_main),
+        leave=False,
+    )
+    for step, index in enumerate(bar):
+        images = run.data.images[index].float()
+        if config.flip:  # horizontal flip: a person seen from the other side is the same person
+            flip = torch.rand(len(index), generator=run.flip_rng) < 0.5
+            images[flip] = images[flip].flip(-1)
+        x = normalize(images.to(device)).contiguous(memory_format=run.memory_format)
+        y = run.labels[index].to(device)
+        loss, logits = loss_and_logits(run.net(x), y, config.label_smoothing)
+        loss_value = loss.item()
+        flags = torch.tensor(
+            [not math.isfinite(loss_value), stop is not None and stop.signum is not None],
+            dtype=torch.float32,
         )
-        _write_json(log_path, log)
+        if ctx.enabled:
+            flags = flags.to(device)
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+            flags = flags.cpu()
+        if flags[0]:
+            raise TrainingDiverged(
+                f"the loss became {loss_value} at epoch {epoch + 1}, step {step + 1} "
+                f"(lr {run.scheduler.get_last_lr()[0]:.3g}); the weights were not updated with "
+                f"it. {_kept(run, epoch)} Lower --lr (now {config.lr}) or check the data"
+            )
+        if flags[1]:
+            signum = stop.signum if stop is not None and stop.signum else signal.SIGTERM
+            raise TrainingStopped(
+                f"stopped by {signal.Signals(signum).name} in epoch {epoch + 1}, before step "
+                f"{step + 1}. {_kept(run, epoch)}",
+                signum,
+                epoch,
+                run.last_saved,
+            )
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        correct = (logits.argmax(1) == y).sum().item()
+        totals += torch.tensor([loss_value * len(index), correct, len(index)], dtype=torch.float64)
+        bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{correct / len(index):.2f}")
+        if callback is not None:
+            callback(epoch, step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
     if ctx.enabled:
+        dist.all_reduce(totals)  # every rank's images count toward the epoch's figures
+    return {
+        "epoch": epoch + 1,
+        "loss": totals[0].item() / totals[2].item(),
+        "accuracy": totals[1].item() / totals[2].item(),
+        "lr_end": run.scheduler.get_last_lr()[0],
+        "seconds": seconds,
+        "images_per_s": totals[2].item() / seconds,
+    }
+
+
+def _kept(run: Run, epoch: int) -> str:
+    if run.last_saved is None:
+        return "No epoch had finished, so no checkpoint was written."
+    return (
+        f"{run.last_saved} holds epoch {epoch}, the last finished one; continue with "
+        f"`python -m tutorial_utils.reid train --resume {run.last_saved}`."
+    )
+
+
+def save_epoch(run: Run, entry: dict[str, Any]) -> None:
+    """Log epoch ``entry`` and (rank 0) write the checkpoint and the JSON log, atomically."""
+    run.log["epochs"].append(entry)
+    run.log["train_seconds"] = run.seconds_before + time.perf_counter() - run.started
+    # Every rank's flip stream, so that each rank of a resumed run continues its own.
+    flip_states = [run.flip_rng.get_state()]
+    if run.ctx.enabled:
+        flip_states = [None] * run.ctx.world_size
+        dist.all_gather_object(flip_states, run.flip_rng.get_state())
+    if not run.ctx.is_main:
+        run.last_saved = Path(run.config.out)  # rank 0 writes it
+        return
+    print(
+        f"epoch {entry['epoch']:3d}  loss {entry['loss']:.3f}  acc {entry['accuracy']:.3f}  "
+        f"{entry['seconds']:.0f} s  {entry['images_per_s']:.1f} img/s",
+        flush=True,
+    )
+    config = run.config
+    save_checkpoint(
+        config.out,
+        run.model.to(memory_format=torch.contiguous_format),
+        num_classes=run.num_classes,
+        nchannels=config.nchannels,
+        feat_dim=config.feat_dim,
+        variant=config.variant,
+        epoch=entry["epoch"],
+        gate=config.gate,
+        extra={
+            "data": _data_record(run),
+            "training": {
+                "config": _config_dict(config),
+                "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(),
+                "rng": _rng_state(run.device),
+                "flip_rng": flip_states,
+                "log": run.log,
+                "world_size": run.ctx.world_size,
+            },
+        },
+    )
+    run.model.to(memory_format=run.memory_format)
+    run.last_saved = Path(config.out)
+    _write_json(run.log_path, run.log)
+
+
+def finish(run: Run) -> TrainResult:
+    """Give every rank rank 0's BatchNorm statistics; rank 0 completes the JSON log."""
+    if run.ctx.enabled:
+        # Each rank updated its BatchNorm running statistics on its own images; keep rank 0's
+        # (the ones its checkpoint holds).
+        for buffer in unwrap(run.net).buffers():
+            dist.broadcast(buffer, src=0)
+    run.log["total_seconds"] = run.seconds_before + time.perf_counter() - run.started
+    run.log["checkpoint"] = str(run.config.out)
+    if run.ctx.is_main:
+        _write_json(run.log_path, run.log)
+    if run.ctx.enabled:
         dist.barrier()
-    return TrainResult(model=model, log=log)
+    return TrainResult(model=run.model, log=run.log)
+
+
+def train(
+    config: TrainConfig,
+    train_set: CachedSplit | None = None,
+    *,
+    resume: str | Path | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train as ``config`` says; rank 0 writes the checkpoint and the JSON log after every epoch.
+
+    ``train_set`` overrides ``config.dataset`` (tests pass a small one). ``resume``: a
+    checkpoint this function wrote; training continues after its last finished epoch and
+    ends with the weights an uninterrupted run would have (``config`` must match the run's
+    settings except ``RUNTIME_SETTINGS``; see ``resume_config``). ``callback(epoch, step)``
+    runs after every update. Raises TrainingStopped on SIGTERM / SIGINT and TrainingDiverged
+    on a non-finite loss; either way the last finished epoch's checkpoint stays on disk.
+    """
+    run = setup(config, train_set, resume)
+    with StopRequest().installed() as stop:
+        for epoch in range(run.first_epoch, config.epochs):
+            save_epoch(run, train_epoch(run, epoch, stop, callback))
+    return finish(run)
+
+
+def read_training_state(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's contents, checked to hold what ``resume`` needs."""
+    blob = read_checkpoint(path)
+    training = blob.get("training")
+    if not isinstance(training, dict) or not {
+        "config",
+        "optimizer",
+        "scheduler",
+        "rng",
+        "log",
+    } <= set(training):
+        raise ValueError(
+            f"{path} holds no training state (optimizer, scheduler, random states), so it "
+            "cannot be resumed; it was not written by this version's "
+            "`python -m tutorial_utils.reid train`"
+        )
+    return blob
+
+
+def resume_config(path: str | Path, **runtime: Any) -> TrainConfig:
+    """The settings of the run saved at ``path``, with ``runtime`` ones (``RUNTIME_SETTINGS``:
+    out, log, device, threads, progress) replaced; ``out`` defaults to ``path`` itself."""
+    bad = sorted(set(runtime) - set(RUNTIME_SETTINGS))
+    if bad:
+        raise ValueError(
+            f"a resumed run keeps its settings; only {', '.join(RUNTIME_SETTINGS)} may change, "
+            f"got {', '.join(bad)}"
+        )
+    saved = read_training_state(path)["training"]["config"]
+    values = _config_from_dict(saved)
+    values["out"] = str(path)
+    values.update({k: v for k, v in runtime.items() if v is not None})
+    return TrainConfig(**values)
+
+
+def check_resumable(config: TrainConfig, saved: dict[str, Any], path: str | Path) -> None:
+    """Raise unless ``config`` equals the saved settings outside ``RUNTIME_SETTINGS``."""
+    ours = _config_dict(config)
+    different = sorted(
+        k for k in ours if k not in RUNTIME_SETTINGS and k in saved and ours[k] != saved[k]
+    )
+    if different:
+        changes = "; ".join(f"{k}: {saved[k]!r} -> {ours[k]!r}" for k in different)
+        raise ValueError(
+            f"cannot resume {path} with other settings ({changes}); a resumed run keeps its "
+            f"own settings, only {', '.join(RUNTIME_SETTINGS)} may change"
+        )
+
+
+def _check_same_run(saved: dict[str, Any], fingerprint: str, world_size: int, path: Any) -> None:
+    log = saved["training"]["log"]
+    if log.get("data_fingerprint") not in (None, fingerprint):
+        raise ValueError(
+            f"cannot resume {path}: the training data differ from the run's (fingerprint "
+            f"{fingerprint}, the run's {log['data_fingerprint']}); same data set, seed and options "
+            "needed"
+        )
+    saved_world = int(saved["training"].get("world_size", 1))
+    if saved_world != world_size:
+        raise ValueError(
+            f"cannot resume {path} on {world_size} process(es): it was trained on {saved_world}, "
+            "and each process's share of the data follows from that number"
+        )
+    if int(saved["epoch"]) >= int(saved["training"]["config"]["epochs"]):
+        raise ValueError(
+            f"{path} has finished all {saved['epoch']} epochs of its run: nothing to resume"
+        )
+
+
+def _config_dict(config: TrainConfig) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def _config_from_dict(saved: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in saved.items() if k in names}
+    for k in ("nchannels", "milestones"):
+        if k in values:
+            values[k] = tuple(values[k])
+    return values
+
+
+def _data_record(run: Run) -> dict[str, Any] | None:
+    """Which data set the run trained on, for ``evaluate`` (None for a data set passed in)."""
+    if run.data_given:
+        return None
+    config = run.config
+    return {
+        "dataset": config.dataset,
+        "root": config.root,
+        "data_seed": config.data_seed,
+        "data_options": dict(config.data_options),
+    }
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """Every random generator's state as tensors and plain values (weights_only-loadable)."""
+    keys, position, has_gauss, cached = np.random.get_state()[1:]
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def data_fingerprint(data: CachedSplit) -> str:
@@ -366,5 +742,5 @@ def _dataset_version(dataset: str) -> int | None:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    text = json.dumps(payload, indent=2) + "\n"
+    atomic_write(path, lambda handle: handle.write(text.encode()))
