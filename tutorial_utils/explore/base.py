@@ -8,7 +8,11 @@ without a browser.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.figure import Figure
 
 from ..common.images import check_sample_name  # the image check every explorer shares
@@ -16,7 +20,14 @@ from ..common.validation import is_int
 
 STAGES = (1, 2, 3)  # HA-CNN's stages, numbered as the lessons number them
 
-__all__ = ["STAGES", "check_alpha", "check_sample_name", "check_stage", "prepare_figure"]
+__all__ = [
+    "STAGES",
+    "check_alpha",
+    "check_sample_name",
+    "check_stage",
+    "prepare_figure",
+    "seeded",
+]
 
 
 def check_stage(stage: object) -> None:
@@ -40,3 +51,16 @@ def prepare_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
         fig = plt.figure(figsize=figsize)
     fig.clear()
     return fig
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Draw with ``torch.manual_seed(seed)`` inside, and leave the global CPU RNG as it was.
+
+    Modules draw their initial weights from the global generator, so an explorer that builds
+    one seeds it; forking keeps a lesson's own random numbers the same whether or not an
+    explorer ran in between.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -11,7 +11,7 @@ from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
-from .base import check_alpha, check_stage, prepare_figure
+from .base import check_alpha, check_stage, prepare_figure, seeded
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 NETWORKS = ("trained", "initial")  # the shipped HA-CNN and the same network at initialisation
@@ -43,9 +43,9 @@ def soft_maps_for_photos(
     """
     if not names:
         raise ValueError("names is empty; pass sample image names, e.g. ['astronaut']")
-    torch.manual_seed(seed)
-    stem = ConvBlock(3, STEM_CHANNELS, 3, stride=2, padding=1).eval()
-    soft = SoftAttention(STEM_CHANNELS).eval()
+    with seeded(seed):
+        stem = ConvBlock(3, STEM_CHANNELS, 3, stride=2, padding=1).eval()
+        soft = SoftAttention(STEM_CHANNELS).eval()
     pictures, batch = hacnn_batch(names, size)
     with torch.no_grad():
         maps = soft(stem(batch))
@@ -91,8 +91,8 @@ def explore_soft_channel(
     ("trained" or "initial") then chooses which one is drawn.
     The colour scale is fixed to the soft map's possible range [0.5, 1], so channels and
     networks can be compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map
-    only). Returns "channel", "alpha", "network", "map" (h, w), the rounded "min", "max", "mean"
-    and "figure".
+    only); a channel whose rounded min and max agree is titled "(flat)". Returns "channel",
+    "alpha", "network", "map" (h, w), the rounded "min", "max", "mean", "flat" and "figure".
     """
     if isinstance(soft_map, dict):
         soft_map = choose_network(soft_map, network)
@@ -120,6 +120,8 @@ def explore_soft_channel(
     fig = prepare_figure(fig, (5, 5))
     ax = fig.subplots()
     prefix = "" if network is None else f"{network}, "
+    # A flat channel looks the same as its flat neighbours: the title says why nothing moved.
+    flat = " (flat)" if stats["min"] == stats["max"] else ""
     heat = overlay_map(
         ax,
         picture,
@@ -128,7 +130,7 @@ def explore_soft_channel(
         cmap="magma",
         vmin=0.5,
         vmax=1.0,
-        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}",
+        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}{flat}",
     )
     fig.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label="soft attention value")
     return {
@@ -137,5 +139,6 @@ def explore_soft_channel(
         "network": network,
         "map": chosen,
         **stats,
+        "flat": bool(flat),
         "figure": fig,
     }

@@ -24,11 +24,13 @@ from ..common.images import hacnn_batch, normalize, sample_image_names
 from ..common.plotting import overlay_map, show_image
 from ..common.validation import check_bool, check_int
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure
+from .base import STAGES, check_alpha, check_stage, prepare_figure, seeded
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
     """A HACNN with random weights drawn after ``torch.manual_seed(seed)``, in eval mode.
+
+    The global RNG is left as it was (``seeded``): calling this draws no number of the caller's.
 
     ``calibrate=True``: its BatchNorm running statistics are then measured on all bundled
     photos, hacnn_batch(sample_image_names()) of shape (5, 3, 160, 64), with
@@ -36,8 +38,8 @@ def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) 
     """
     check_int(seed, "seed")
     check_bool(calibrate, "calibrate")
-    torch.manual_seed(seed)
-    model = HACNN(num_classes).eval()
+    with seeded(seed):
+        model = HACNN(num_classes).eval()
     if calibrate:
         _, batch = hacnn_batch(sample_image_names())
         calibrate_batchnorm(model, batch)
