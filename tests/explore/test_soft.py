@@ -144,3 +144,18 @@ def test_network_maps_bad_input(pedestrian_maps):
         network_soft_maps(shipped_model(False), images, stage=4)
     with pytest.raises(ValueError, match=r"images must be a \(N, 3, 160, 64\) tensor"):
         network_soft_maps(shipped_model(False), images[0], stage=1)
+
+
+def test_a_flat_channel_says_so_in_its_title(pedestrian_maps):
+    """At initialisation many channels are one constant: the title says why a move shows none."""
+    images, maps = pedestrian_maps
+    both = {name: gate[0] for name, gate in maps.items()}
+    initial = both["initial"]
+    flat = [c for c in range(initial.shape[0]) if initial[c].max() - initial[c].min() < 1e-6]
+    varying = [c for c in range(both["trained"].shape[0]) if both["trained"][c].std() > 0.01]
+    assert flat and varying
+    fig = Figure()
+    drawn = explore_soft_channel(images[0], both, flat[0], network="initial", fig=fig)
+    assert drawn["flat"] and fig.axes[0].get_title().endswith("(flat)")
+    drawn = explore_soft_channel(images[0], both, varying[0], network="trained", fig=fig)
+    assert not drawn["flat"] and "(flat)" not in fig.axes[0].get_title()

@@ -130,3 +130,15 @@ def test_bad_network_raises(two_networks: tuple, network: str, records_as: str, 
     records = by_network if records_as == "dict" else by_network["initial"]
     with pytest.raises(ValueError, match=word):
         explore_stage(records, pictures, network=network)
+
+
+def test_stripes_panel_says_when_every_stage_has_the_same_stripes(two_networks: tuple) -> None:
+    by_network, pictures = two_networks
+    fig = plt.figure()
+    initial = explore_stage(by_network, pictures, stage=2, network="initial", fig=fig)
+    assert initial["same_at_every_stage"]
+    assert "same at every stage" in fig.axes[0].get_title()
+    trained = explore_stage(by_network, pictures, stage=2, network="trained", fig=fig)
+    assert not trained["same_at_every_stage"]  # its stage-2 stripes were moved
+    assert "same at every stage" not in fig.axes[0].get_title()
+    plt.close(fig)
