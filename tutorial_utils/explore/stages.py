@@ -71,9 +71,10 @@ def explore_stage(
     ``channel`` is a soft-map channel index or "mean" (mean over channels). Panels: stripes on
     the picture, soft map over the picture (magma, fixed scale 0.5-1 with a colour bar), the
     stripes' crops; when the network places the same stripes at every stage (at
-    initialisation), the stripes panel says so. Returns soft_map (h, w), boxes (T, 4) in picture
-    pixels, translations (T, 2), the map's min and max, the network's name (None for a plain
-    list), same_at_every_stage and the figure.
+    initialisation), the stripes panel says so, and a map flat to 3 decimals is titled
+    "(flat)". Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations (T, 2),
+    the map's min and max, the network's name (None for a plain list), same_at_every_stage
+    and the figure.
     """
     records, name = _pick_network(records, network)
     if len(records) != len(STAGES):
@@ -123,6 +124,8 @@ def explore_stage(
     draw_boxes(ax_boxes, boxes)
     shown = soft_map.detach().float().cpu()
     lo, hi = shown.min().item(), shown.max().item()
+    # A flat gate (at initialisation) looks the same in every channel: the title says why.
+    flat = " (flat)" if f"{lo:.3f}" == f"{hi:.3f}" else ""
     artist = overlay_map(
         ax_map,
         picture,
@@ -131,7 +134,7 @@ def explore_stage(
         cmap="magma",
         vmin=GATE_RANGE[0],
         vmax=GATE_RANGE[1],
-        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]",
+        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]{flat}",
     )
     fig.colorbar(artist, ax=ax_map, fraction=0.08, pad=0.04).set_label("gate")
     show_image(ax_crops, stacked, "stripe crops")
