@@ -152,6 +152,9 @@ def test_a_flat_map_says_so_in_its_title(setup: tuple) -> None:
     fig = plt.figure()
     explore_stage(flat, pictures, stage=1, channel=2, fig=fig)
     assert fig.axes[1].get_title().endswith("(flat)")
-    explore_stage(records, pictures, stage=1, channel=2, fig=fig)
+    varying = [
+        dataclasses.replace(r, soft_map=0.5 + 0.5 * torch.rand_like(r.soft_map)) for r in records
+    ]
+    explore_stage(varying, pictures, stage=1, channel=2, fig=fig)
     assert "(flat)" not in fig.axes[1].get_title()
     plt.close(fig)
