@@ -159,3 +159,18 @@ def test_a_flat_channel_says_so_in_its_title(pedestrian_maps):
     assert drawn["flat"] and fig.axes[0].get_title().endswith("(flat)")
     drawn = explore_soft_channel(images[0], both, varying[0], network="trained", fig=fig)
     assert not drawn["flat"] and "(flat)" not in fig.axes[0].get_title()
+
+
+def test_the_stage_is_in_the_title_so_flat_maps_of_two_stages_differ(pedestrian_maps):
+    """Flat channels of two stages draw the same colours: only the title can show the move."""
+    images, maps = pedestrian_maps
+    flat = {"initial": torch.full((4, 40, 16), 0.5), "trained": torch.full((4, 40, 16), 0.5)}
+    fig = Figure()
+    titles = []
+    for stage in (2, 3):
+        drawn = explore_soft_channel(images[0], flat, 1, network="initial", stage=stage, fig=fig)
+        assert drawn["stage"] == stage
+        titles.append(fig.axes[0].get_title())
+    assert titles[0].startswith("initial, stage 2, channel 1") and titles[0] != titles[1]
+    with pytest.raises(ValueError, match="stage must be one of"):
+        explore_soft_channel(images[0], flat, 1, network="initial", stage=4)

@@ -83,8 +83,12 @@ def explore_soft_channel(
     fig: Figure | None = None,
     *,
     network: str | None = None,
+    stage: int | None = None,
 ) -> dict[str, object]:
     """Draw channel ``channel`` of ``soft_map`` (C, h, w) over ``picture`` (3, H, W).
+
+    ``stage`` (1, 2 or 3), when the map is one of HA-CNN's stages, goes into the title: two
+    flat channels of different stages look alike, and the title tells them apart.
 
     ``soft_map`` may also be {"trained": (C, h, w), "initial": (C, h, w)}, the same picture
     through the trained network and through the network at initialisation; ``network``
@@ -107,6 +111,8 @@ def explore_soft_channel(
         )
     check_int(channel, "channel", low=0, high=soft_map.shape[0] - 1)
     check_alpha(alpha)
+    if stage is not None:
+        check_stage(stage)
     chosen = soft_map[channel].detach().float().cpu()
     stats = {
         k: round(v, 4)
@@ -120,6 +126,7 @@ def explore_soft_channel(
     fig = prepare_figure(fig, (5, 5))
     ax = fig.subplots()
     prefix = "" if network is None else f"{network}, "
+    prefix += "" if stage is None else f"stage {stage}, "
     # A flat channel looks the same as its flat neighbours: the title says why nothing moved.
     flat = " (flat)" if stats["min"] == stats["max"] else ""
     heat = overlay_map(
@@ -137,6 +144,7 @@ def explore_soft_channel(
         "channel": channel,
         "alpha": alpha,
         "network": network,
+        "stage": stage,
         "map": chosen,
         **stats,
         "flat": bool(flat),
