@@ -167,3 +167,29 @@ def _uncalibrated_stage1(names):
 def _stem_then_soft(conv_block, soft_attention, batch):
     stem = conv_block(3, 32, 3, stride=2, padding=1).eval()  # built first, as the explorer does
     return soft_attention(32).eval()(stem(batch))
+
+
+def test_remembered_runs_once_per_model_weights_and_input():
+    import torch
+
+    from tutorial_utils.explore.base import remembered
+
+    calls = []
+
+    def double(model, x):
+        calls.append(1)
+        return model(x) * 2
+
+    model = torch.nn.Linear(3, 2)
+    x = torch.ones(4, 3)
+    first = remembered(double, model, x)
+    assert remembered(double, model, x.clone()) is first and len(calls) == 1  # same values
+    remembered(double, model, x + 1)  # other input: runs again
+    assert len(calls) == 2
+    with torch.no_grad():
+        model.weight.add_(1.0)  # the network changed in place: run again, new values
+    changed = remembered(double, model, x)
+    assert len(calls) == 3 and not torch.equal(changed, first)
+    model.eval()  # another mode: run again
+    remembered(double, model, x)
+    assert len(calls) == 4

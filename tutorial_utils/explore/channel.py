@@ -27,7 +27,7 @@ from ..common.plotting import show_image
 from ..common.validation import check_bool, check_positive_int
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
-from .base import STAGES, check_sample_name, check_stage, prepare_figure, seeded
+from .base import STAGES, check_sample_name, check_stage, prepare_figure, remembered, seeded
 from .spatial import check_input_name, explorer_inputs, pick_network
 
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels
@@ -204,7 +204,8 @@ def explore_channel_weights(
         chosen, label = pick_network(model, network)
         names, pictures = explorer_inputs(images)
         check_input_name(image_name, names)
-        all_weights = network_channel_weights(chosen, pictures)[stage - 1]  # (N, C)
+        # the network runs once per network and inputs, not on every move
+        all_weights = remembered(network_channel_weights, chosen, pictures)[stage - 1]  # (N, C)
         own_rate = own_reduction_rate(chosen, stage)
         if reduction_rate is not None and reduction_rate != own_rate:
             raise ValueError(

@@ -15,6 +15,7 @@ vary, although no weight has learned anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import torch
 from matplotlib.figure import Figure
@@ -24,7 +25,7 @@ from ..common.images import hacnn_batch, normalize, sample_image_names
 from ..common.plotting import overlay_map, show_image
 from ..common.validation import check_bool, check_int
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure, seeded
+from .base import STAGES, check_alpha, check_stage, prepare_figure, remembered, seeded
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
@@ -95,6 +96,12 @@ def pick_network(model: HACNN | Mapping[str, HACNN], network: str | None) -> tup
     return chosen, label
 
 
+@lru_cache(maxsize=2)
+def _photos(names: tuple[str, ...]) -> torch.Tensor:
+    """hacnn_batch's pictures (N, 3, 160, 64) in [0, 1] of the named photos."""
+    return hacnn_batch(list(names))[0]
+
+
 def explorer_inputs(
     images: Mapping[str, torch.Tensor] | None = None,
 ) -> tuple[list[str], torch.Tensor]:
@@ -104,7 +111,7 @@ def explorer_inputs(
     image, ...). Returns (names, pictures (N, 3, 160, 64) in [0, 1]).
     """
     names = sample_image_names()
-    pictures, _ = hacnn_batch(names)
+    pictures = _photos(tuple(names)).clone()  # loaded and resized once, not on every move
     extra = dict(images or {})
     for name, image in extra.items():
         if name in names:
@@ -152,7 +159,8 @@ def explore_spatial_map(
     names, pictures = explorer_inputs(images)
     check_input_name(image_name, names)
     index = names.index(image_name)
-    maps = spatial_maps_by_stage(chosen, normalize(pictures))[stage]
+    # the network runs once per network and inputs, not on every move
+    maps = remembered(spatial_maps_by_stage, chosen, normalize(pictures))[stage]
     mean_map = maps["channel_mean"][index, 0]
     spatial = maps["spatial"][index, 0]
     lo, hi = round(spatial.min().item(), 4), round(spatial.max().item(), 4)
