@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -23,13 +24,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 
 from tests.ci import skip_or_fail
 
-from .lab import REPO, LabServer, notebooks_dir
+from .lab import REDRAW_TIMES, REPO, LabServer, notebooks_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -234,3 +236,16 @@ def screenshot_dir() -> Path:
     path = REPO / "build" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each explorer's redraw time per move, median and largest, after the browser tests."""
+    if not REDRAW_TIMES:
+        return
+    terminalreporter.section("explorer redraw time per move")
+    for explorer, times in REDRAW_TIMES.items():
+        if times:
+            terminalreporter.write_line(
+                f"{explorer}: {len(times)} moves, median {statistics.median(times):.2f} s, "
+                f"max {max(times):.2f} s"
+            )

@@ -44,9 +44,18 @@ def notebooks_dir() -> Path:
 
 
 def widget_lessons() -> list[Path]:
-    """The widget lessons 02..06 and 09 that exist now, in order."""
-    folder = notebooks_dir()
-    return sorted([*folder.glob("0[2-6]_*.ipynb"), *folder.glob("09_*.ipynb")])
+    """Every lesson whose code builds an explorer (``interact(`` or ``interactive(``), in order."""
+    found = []
+    for notebook in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(notebook, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        if re.search(r"\binteract(ive)?\(", code):
+            found.append(notebook)
+    return found
+
+
+# Redraw seconds per move, by explorer ("NN_topic cell K"), for the run's summary (conftest).
+REDRAW_TIMES: dict[str, list[float]] = {}
 
 
 class LabError(AssertionError):
@@ -234,3 +243,125 @@ def wait_image_change(
             idle_since = None
         time.sleep(0.25)
     return False
+
+
+# One explorer control each: a slider (any kind), a dropdown, a row of toggle buttons, a checkbox.
+CONTROL_BOXES = ".widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-checkbox"
+
+_CONTROL_STATES = """(cell, selector) => Array.from(cell.querySelectorAll(selector)).map(box => {
+    const label = box.querySelector(':scope > .widget-label');
+    const description = label ? label.innerText.trim() : '';
+    if (box.classList.contains('widget-toggle-buttons')) {
+        const buttons = Array.from(box.querySelectorAll('button'));
+        const active = buttons.find(b => b.classList.contains('mod-active'));
+        return {description, kind: 'toggle', disabled: buttons.every(b => b.disabled),
+                value: active ? active.innerText.trim() : '',
+                options: buttons.map(b => b.innerText.trim())};
+    }
+    const select = box.querySelector('select');
+    if (select) {
+        return {description, kind: 'dropdown', disabled: select.disabled, value: select.value,
+                options: Array.from(select.options).map(o => o.value)};
+    }
+    const handle = box.querySelector('.noUi-handle');
+    if (handle) {
+        const target = box.querySelector('.noUi-target');
+        return {description, kind: 'slider',
+                disabled: !!target && target.hasAttribute('disabled'),
+                value: handle.getAttribute('aria-valuenow') || '', options: []};
+    }
+    const input = box.querySelector('input');
+    return {description, kind: 'checkbox', disabled: !!input && input.disabled,
+            value: input && input.checked ? 'true' : 'false', options: ['true', 'false']};
+})"""
+
+
+def control_states(page: Any, cell_index: int) -> list[dict[str, Any]]:
+    """Each control of a cell's explorer, in page order: description (its label), kind
+    ("slider", "dropdown", "toggle" or "checkbox"), disabled, value and options."""
+    return page.locator(CELLS).nth(cell_index).evaluate(_CONTROL_STATES, CONTROL_BOXES)
+
+
+def move_box(page: Any, cell_index: int, k: int, choice: str | None = None) -> str:
+    """Move the cell's control number ``k`` one step, as a person would (or pick ``choice``
+    on a dropdown or toggle); return what was done."""
+    box = page.locator(CELLS).nth(cell_index).locator(CONTROL_BOXES).nth(k)
+    state = control_states(page, cell_index)[k]
+    if state["kind"] == "slider":
+        return move_control(box.locator(".noUi-handle").first)
+    if state["kind"] == "dropdown":
+        select = box.locator("select").first
+        options, current = state["options"], state["value"]
+        choice = choice or options[(options.index(current) + 1) % len(options)]
+        select.select_option(choice, timeout=5_000)
+        return f"{current!r} -> {choice!r}"
+    if state["kind"] == "toggle":
+        options, current = state["options"], state["value"]
+        choice = choice or options[(options.index(current) + 1) % len(options)]
+        box.locator("button", has_text=re.compile(f"^{re.escape(choice)}$")).first.click(
+            timeout=5_000
+        )
+        return f"{current!r} -> {choice!r}"
+    box.locator("input").first.click(timeout=5_000)
+    return "toggled"
+
+
+# The explorer's output: its pictures (hashed) and printed text, inside the Output widget only,
+# so the controls' own read-outs and notes do not count.
+_OUTPUT_SIGNATURE = """cell => {
+    const hash = s => {
+        let h = 5381;
+        for (let i = 0; i < s.length; i++) h = ((h * 33) ^ s.charCodeAt(i)) >>> 0;
+        return h.toString(16) + ':' + s.length;
+    };
+    return Array.from(cell.querySelectorAll('.jp-Cell-outputWrapper .widget-output')).map(o =>
+        Array.from(o.querySelectorAll('img')).map(i => hash(i.src)).join(',') + '|' +
+        o.innerText.trim()).join('||');
+}"""
+
+
+def output_signature(page: Any, cell_index: int) -> str:
+    """What the cell's explorer shows now: its pictures (hashed) and printed text."""
+    return page.locator(CELLS).nth(cell_index).evaluate(_OUTPUT_SIGNATURE)
+
+
+def shows_something(signature: str) -> bool:
+    """False for an explorer output that is empty (as while it is cleared before a redraw)."""
+    return bool(signature.replace("|", "").strip())
+
+
+def wait_output_change(
+    page: Any,
+    cell_index: int,
+    before: str,
+    started: float,
+    dead_after_s: float,
+    timeout_s: float,
+    settle_s: float = 0.6,
+) -> float | None:
+    """Seconds from ``started`` until the explorer showed its new output, or None if it
+    did not change.
+
+    A change is a non-empty output other than ``before`` (the moment the output is cleared is
+    no change); it counts once the kernel is idle and the output has stayed the same for
+    ``settle_s``. No change while the kernel stayed idle for ``dead_after_s`` (the move was
+    handled, or never sent, and drew the same) or within ``timeout_s`` gives None.
+    """
+    last = before
+    last_change = started
+    idle_since = None
+    stable_since = None
+    while time.monotonic() - started < timeout_s:
+        now_sig = output_signature(page, cell_index)
+        now = time.monotonic()
+        if now_sig != last:
+            last, last_change, stable_since = now_sig, now, now
+        idle = kernel_status(page) == "idle"
+        idle_since = (idle_since or now) if idle else None
+        changed = last != before and shows_something(last)
+        if changed and idle and stable_since is not None and now - stable_since >= settle_s:
+            return last_change - started
+        if not changed and idle_since is not None and now - idle_since >= dead_after_s:
+            return None
+        time.sleep(0.1)
+    return None

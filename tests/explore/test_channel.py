@@ -228,3 +228,50 @@ def test_network_needs_a_model_and_the_input_must_exist(networks):
         explore_channel_weights("astronaut", 1, network="trained")
     with pytest.raises(ValueError, match="image_name='pedestrian 9'"):
         explore_channel_weights("pedestrian 9", 1, model=networks, network="initial")
+
+
+def test_r_changes_the_random_networks_weights_and_title():
+    """The r control must act in the random network: another r, other weights and title."""
+    fig = plt.figure()
+    drawn = {}
+    for r in (4, 16, 64):
+        result = explore_channel_weights("camera", 2, r, fig=fig)
+        drawn[r] = (result["weights"].clone(), fig.axes[1].get_title())
+        assert result["reduction_rate"] == r
+        assert f"r={r} (256 -> {256 // r} -> 256)" in drawn[r][1]
+    for a, b in ((4, 16), (16, 64), (4, 64)):
+        assert not torch.equal(drawn[a][0], drawn[b][0]), f"r={a} and r={b} drew the same bars"
+        assert drawn[a][1] != drawn[b][1]
+    plt.close(fig)
+
+
+def test_reduction_rate_note_says_why_r_is_fixed(networks):
+    from tutorial_utils.explore import own_reduction_rate, reduction_rate_note
+
+    assert reduction_rate_note(None, "random") == ""
+    for name, model in networks.items():
+        assert [own_reduction_rate(model, stage) for stage in (1, 2, 3)] == [16, 16, 16]
+        note = reduction_rate_note(model, name)
+        assert note.startswith(f"r is fixed at 16 in the {name} network")
+    with pytest.raises(TypeError, match="HACNN or None, got dict"):
+        reduction_rate_note(networks, "trained")
+
+
+def test_random_network_runs_on_added_images_too(pedestrians):
+    """The random network takes the pedestrians: its stage and r controls act on them."""
+    names = tuple(sample_image_names())
+    photos = stage_features(names)
+    both = stage_features(names, images=pedestrians)
+    assert [f.shape[0] for f in both] == [len(names) + 2] * 3
+    for alone, with_added in zip(photos, both, strict=True):
+        torch.testing.assert_close(with_added[: len(names)], alone)  # photo rows unchanged
+    fig = plt.figure()
+    r16 = explore_channel_weights("pedestrian 1", 1, 16, images=pedestrians, fig=fig)
+    r4 = explore_channel_weights("pedestrian 1", 1, 4, images=pedestrians, fig=fig)
+    stage3 = explore_channel_weights("pedestrian 1", 3, 16, features=both, images=pedestrians)
+    assert r16["all_weights"].shape == (len(names) + 2, 128)
+    assert not torch.equal(r16["weights"], r4["weights"])
+    assert stage3["channels"] == 384
+    with pytest.raises(ValueError, match="features must hold 3 stage tensors of 7 inputs"):
+        explore_channel_weights("pedestrian 1", 1, 16, features=photos, images=pedestrians)
+    plt.close("all")

@@ -96,3 +96,45 @@ def test_bad_network_or_missing_stripes_raise() -> None:
         explore_region(item["img"], stripes={"trained": boxes["trained"][0]}, network="trained")
     with pytest.raises(ValueError, match=r"parts must be \(K, 4\)"):
         explore_region(item["img"], parts=torch.zeros(4))
+
+
+def per_stage_stripes() -> tuple:
+    from tutorial_utils.reid import shipped_model, shipped_pedestrians, stage_maps
+
+    item = shipped_pedestrians("query", num_test_ids=1)[0]
+    stripes = {
+        name: [m.boxes[0] for m in stage_maps(shipped_model(name == "trained"), item["img"][None])]
+        for name in ("trained", "initial")
+    }
+    return item, stripes
+
+
+def test_stage_picks_the_stripes_and_the_title_says_when_they_are_the_same() -> None:
+    item, stripes = per_stage_stripes()
+    fig = plt.figure()
+    titles = {}
+    for name in ("trained", "initial"):
+        for stage in (1, 2, 3):
+            out = explore_region(item["img"], stripes=stripes, network=name, stage=stage, fig=fig)
+            assert torch.equal(out["stripes"], stripes[name][stage - 1])
+            assert out["stage"] == stage
+            titles[name, stage] = fig.axes[0].get_title()
+            assert f"stage {stage}" in titles[name, stage]
+            same = out["same_at_every_stage"]
+            assert same == (name == "initial")  # zero weights at init: the bias alone
+            assert ("same at every stage" in titles[name, stage]) == same
+    # every stage move changes the picture's title, even where the stripes stay put
+    assert len({titles["initial", s] for s in (1, 2, 3)}) == 3
+    assert not torch.equal(stripes["trained"][0], stripes["trained"][2])
+    plt.close(fig)
+
+
+def test_stage_needs_per_stage_stripes() -> None:
+    item, stripes = per_stage_stripes()
+    with pytest.raises(ValueError, match="stage must be one of"):
+        explore_region(item["img"], stripes=stripes, network="initial", stage=4)
+    with pytest.raises(ValueError, match="one \\(T, 4\\) tensor per stage"):
+        one = {name: boxes[0] for name, boxes in stripes.items()}
+        explore_region(item["img"], stripes=one, network="initial", stage=1)
+    with pytest.raises(ValueError, match="stripes is None"):
+        explore_region(item["img"], stage=1)

@@ -144,3 +144,33 @@ def test_network_maps_bad_input(pedestrian_maps):
         network_soft_maps(shipped_model(False), images, stage=4)
     with pytest.raises(ValueError, match=r"images must be a \(N, 3, 160, 64\) tensor"):
         network_soft_maps(shipped_model(False), images[0], stage=1)
+
+
+def test_a_flat_channel_says_so_in_its_title(pedestrian_maps):
+    """At initialisation many channels are one constant: the title says why a move shows none."""
+    images, maps = pedestrian_maps
+    both = {name: gate[0] for name, gate in maps.items()}
+    initial = both["initial"]
+    flat = [c for c in range(initial.shape[0]) if initial[c].max() - initial[c].min() < 1e-6]
+    varying = [c for c in range(both["trained"].shape[0]) if both["trained"][c].std() > 0.01]
+    assert flat and varying
+    fig = Figure()
+    drawn = explore_soft_channel(images[0], both, flat[0], network="initial", fig=fig)
+    assert drawn["flat"] and fig.axes[0].get_title().endswith("(flat)")
+    drawn = explore_soft_channel(images[0], both, varying[0], network="trained", fig=fig)
+    assert not drawn["flat"] and "(flat)" not in fig.axes[0].get_title()
+
+
+def test_the_stage_is_in_the_title_so_flat_maps_of_two_stages_differ(pedestrian_maps):
+    """Flat channels of two stages draw the same colours: only the title can show the move."""
+    images, maps = pedestrian_maps
+    flat = {"initial": torch.full((4, 40, 16), 0.5), "trained": torch.full((4, 40, 16), 0.5)}
+    fig = Figure()
+    titles = []
+    for stage in (2, 3):
+        drawn = explore_soft_channel(images[0], flat, 1, network="initial", stage=stage, fig=fig)
+        assert drawn["stage"] == stage
+        titles.append(fig.axes[0].get_title())
+    assert titles[0].startswith("initial, stage 2, channel 1") and titles[0] != titles[1]
+    with pytest.raises(ValueError, match="stage must be one of"):
+        explore_soft_channel(images[0], flat, 1, network="initial", stage=4)

@@ -1,5 +1,7 @@
 """Headless tests of lesson 06's stage explorer, on a small HA-CNN."""
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -130,3 +132,29 @@ def test_bad_network_raises(two_networks: tuple, network: str, records_as: str, 
     records = by_network if records_as == "dict" else by_network["initial"]
     with pytest.raises(ValueError, match=word):
         explore_stage(records, pictures, network=network)
+
+
+def test_stripes_panel_says_when_every_stage_has_the_same_stripes(two_networks: tuple) -> None:
+    by_network, pictures = two_networks
+    fig = plt.figure()
+    initial = explore_stage(by_network, pictures, stage=2, network="initial", fig=fig)
+    assert initial["same_at_every_stage"]
+    assert "same at every stage" in fig.axes[0].get_title()
+    trained = explore_stage(by_network, pictures, stage=2, network="trained", fig=fig)
+    assert not trained["same_at_every_stage"]  # its stage-2 stripes were moved
+    assert "same at every stage" not in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_a_flat_map_says_so_in_its_title(setup: tuple) -> None:
+    records, pictures = setup
+    flat = [dataclasses.replace(r, soft_map=torch.full_like(r.soft_map, 0.51)) for r in records]
+    fig = plt.figure()
+    explore_stage(flat, pictures, stage=1, channel=2, fig=fig)
+    assert fig.axes[1].get_title().endswith("(flat)")
+    varying = [
+        dataclasses.replace(r, soft_map=0.5 + 0.5 * torch.rand_like(r.soft_map)) for r in records
+    ]
+    explore_stage(varying, pictures, stage=1, channel=2, fig=fig)
+    assert "(flat)" not in fig.axes[1].get_title()
+    plt.close(fig)

@@ -13,6 +13,8 @@ from .channel import (
     channel_weights,
     explore_channel_weights,
     network_channel_weights,
+    own_reduction_rate,
+    reduction_rate_note,
     stage_features,
 )
 from .convblock import EXPLORER_SIZE, conv_output_size, explore_convblock, explorer_image
@@ -48,7 +50,9 @@ __all__ = [
     "explorer_image",
     "network_channel_weights",
     "network_soft_maps",
+    "own_reduction_rate",
     "prepare_figure",
+    "reduction_rate_note",
     "seeded_hacnn",
     "soft_maps_for_photos",
     "spatial_maps_by_stage",

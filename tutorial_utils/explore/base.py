@@ -8,15 +8,32 @@ without a browser.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.figure import Figure
+from torch import nn
 
 from ..common.images import check_sample_name  # the image check every explorer shares
 from ..common.validation import is_int
 
 STAGES = (1, 2, 3)  # HA-CNN's stages, numbered as the lessons number them
 
-__all__ = ["STAGES", "check_alpha", "check_sample_name", "check_stage", "prepare_figure"]
+__all__ = [
+    "STAGES",
+    "check_alpha",
+    "check_sample_name",
+    "check_stage",
+    "prepare_figure",
+    "remembered",
+    "seeded",
+]
 
 
 def check_stage(stage: object) -> None:
@@ -40,3 +57,51 @@ def prepare_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
         fig = plt.figure(figsize=figsize)
     fig.clear()
     return fig
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Draw with ``torch.manual_seed(seed)`` inside, and leave the global CPU RNG as it was.
+
+    Modules draw their initial weights from the global generator, so an explorer that builds
+    one seeds it; forking keeps a lesson's own random numbers the same whether or not an
+    explorer ran in between.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+T = TypeVar("T")
+# model -> {(what, weights' versions, inputs' digest): result}; an entry goes with its model.
+_RESULTS: weakref.WeakKeyDictionary[nn.Module, dict[tuple, object]] = weakref.WeakKeyDictionary()
+
+
+def remembered(
+    compute: Callable[[nn.Module, torch.Tensor], T], model: nn.Module, x: torch.Tensor
+) -> T:
+    """``compute(model, x)``, computed once per model, weights and input.
+
+    An explorer redraws on every move of a control, but a network's maps depend only on the
+    network and the inputs: running it again on each move made a redraw take seconds. The
+    key holds every parameter's and buffer's version counter, which any in-place change (an
+    optimiser step, a BatchNorm update, ``load_state_dict``) bumps, so a changed network is run
+    again; the input is keyed by a digest of its values.
+    """
+    versions = tuple(t._version for t in itertools.chain(model.parameters(), model.buffers()))
+    data = x.detach().cpu().contiguous()
+    digest = hashlib.blake2b(data.numpy().tobytes(), digest_size=16).hexdigest()
+    key = (
+        compute.__qualname__,
+        model.training,
+        versions,
+        tuple(data.shape),
+        str(data.dtype),
+        digest,
+    )
+    results = _RESULTS.setdefault(model, {})
+    if key not in results:
+        if len(results) >= 8:  # a few inputs per model are plenty for an explorer
+            results.clear()
+        results[key] = compute(model, x)
+    return results[key]  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from ..common.validation import check_bool, check_positive_int
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
-from .base import STAGES, check_sample_name, check_stage, prepare_figure
+from .base import STAGES, check_sample_name, check_stage, prepare_figure, remembered, seeded
 from .spatial import check_input_name, explorer_inputs, pick_network
 
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels
@@ -49,22 +49,37 @@ def channel_attention_parameters(channels: int, reduction_rate: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _stage_features_cached(
-    names: tuple[str, ...], seed: int, calibrate: bool
-) -> tuple[torch.Tensor, ...]:
-    torch.manual_seed(seed)
-    model = HACNN(num_classes=10).eval()
-    _, batch = hacnn_batch(list(names))
+def _random_network(names: tuple[str, ...], seed: int, calibrate: bool) -> HACNN:
+    """The seeded, untrained HACNN(num_classes=10) in eval mode, calibrated on ``names``."""
+    with seeded(seed):
+        model = HACNN(num_classes=10).eval()
     if calibrate:
+        _, batch = hacnn_batch(list(names))
         calibrate_batchnorm(model, batch)
+    return model
+
+
+def _features(model: HACNN, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The three stages' features (before attention) of a normalised batch (N, 3, 160, 64)."""
     records: list[StageRecord] = []
     with torch.no_grad():
         model.forward_features(batch, records)
     return tuple(record.features for record in records)
 
 
+@lru_cache(maxsize=4)
+def _stage_features_cached(
+    names: tuple[str, ...], seed: int, calibrate: bool
+) -> tuple[torch.Tensor, ...]:
+    _, batch = hacnn_batch(list(names))
+    return _features(_random_network(names, seed, calibrate), batch)
+
+
 def stage_features(
-    names: list[str] | tuple[str, ...], seed: int = 0, calibrate: bool = True
+    names: list[str] | tuple[str, ...],
+    seed: int = 0,
+    calibrate: bool = True,
+    images: Mapping[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, ...]:
     """Features of HA-CNN's three stages (before attention) for the named photos.
 
@@ -72,12 +87,23 @@ def stage_features(
     (N, 3, 160, 64) -> ((N, 128, 40, 16), (N, 256, 20, 8), (N, 384, 10, 4)).
     ``calibrate=True`` (at least 2 names): its BatchNorm statistics are first measured on
     these photos with calibrate_batchnorm; ``False`` keeps the fresh ones (mean 0, var 1).
-    Results are cached, so the widget does not rerun the network on every move.
+    ``images``: named (3, 160, 64) images in [0, 1] (pedestrians, say) run through the same
+    network after the photos, so each stage holds N + len(images) rows; the statistics are
+    still the photos' alone, so the photos' rows do not change.
+    The photos' results are cached, so the widget does not rerun the network on every move.
     """
     check_bool(calibrate, "calibrate")
     for name in names:
         check_sample_name(name)
-    return _stage_features_cached(tuple(names), seed, calibrate)
+    photos = _stage_features_cached(tuple(names), seed, calibrate)
+    if not images:
+        return photos
+    _, inputs = explorer_inputs(images)  # checks the images; the bundled photos come first
+    added = _features(
+        _random_network(tuple(names), seed, calibrate),
+        normalize(inputs[len(sample_image_names()) :]),
+    )
+    return tuple(torch.cat([p, a]) for p, a in zip(photos, added, strict=True))
 
 
 def channel_weights(
@@ -89,8 +115,8 @@ def channel_weights(
     with calibrate_batchnorm, so each weight says how this photo differs from the others.
     """
     check_bool(calibrate, "calibrate")
-    torch.manual_seed(seed)
-    attention = ChannelAttention(features.shape[1], reduction_rate).eval()
+    with seeded(seed):
+        attention = ChannelAttention(features.shape[1], reduction_rate).eval()
     if calibrate:
         calibrate_batchnorm(attention, features)
     with torch.no_grad():
@@ -116,6 +142,29 @@ def network_channel_weights(model: HACNN, pictures: torch.Tensor) -> tuple[torch
         )
 
 
+def own_reduction_rate(model: HACNN, stage: int) -> int:
+    """The reduction rate r a network's channel attention was built with at ``stage``."""
+    check_stage(stage)
+    attention = getattr(model, f"ha{stage}").soft_attn.channel_attn
+    return attention.conv2.conv.out_channels // attention.conv1.conv.out_channels
+
+
+def reduction_rate_note(model: HACNN | None, network: str = "given") -> str:
+    """Why an r control cannot act on ``model``: "" when it can (None: random weights, any r).
+
+    A given network was built, and trained, with its own r; another r would be another
+    network. So its explorer disables the control and says so, e.g.
+    "r is fixed at 16 in the trained network; the random network takes any r".
+    """
+    if model is None:
+        return ""
+    if not isinstance(model, HACNN):
+        raise TypeError(f"model must be an HACNN or None, got {type(model).__name__}")
+    rates = sorted({own_reduction_rate(model, stage) for stage in STAGES})
+    fixed = " / ".join(str(rate) for rate in rates)
+    return f"r is fixed at {fixed} in the {network} network; the random network takes any r"
+
+
 def explore_channel_weights(
     image_name: str,
     stage: int,
@@ -132,15 +181,18 @@ def explore_channel_weights(
     """Draw one photo, its per-channel weights at one stage, and how they differ between photos.
 
     Top bars: the weights (C,) for ``image_name``. Bottom bars: those weights minus their mean
-    over all bundled photos, which shows what this photo changes.
+    over all inputs (the bundled photos and ``images``), which shows what this input changes.
     ``features``: the three stages' features of all bundled photos, in sample_image_names()
-    order, as stage_features returns them; computed (and cached) when None.
+    order (then of ``images``), as stage_features returns them; computed when None.
     ``calibrate``: measure BatchNorm statistics on the photos (network and ChannelAttention)
     before computing the weights; with False the fresh statistics make all photos look alike.
+    ``images``: named (3, 160, 64) images in [0, 1] offered after the bundled photos, with or
+    without ``model`` (without it, ``features`` must then hold their rows after the photos',
+    as ``stage_features(names, images=images)`` returns them).
     ``model``: draw the weights of a given network instead (one HACNN, or a mapping
-    {name: HACNN} with ``network`` naming one), on the bundled photos plus ``images`` (named
-    (3, 160, 64) images in [0, 1]); ``reduction_rate`` must then be None or the network's own,
-    and ``seed``, ``features`` and ``calibrate`` are not used.
+    {name: HACNN} with ``network`` naming one); ``reduction_rate`` must then be None or the
+    network's own (reduction_rate_note says why a control for it cannot act), and ``seed``,
+    ``features`` and ``calibrate`` are not used.
     Returns {"channels", "reduction_rate", "parameters", "weights" (C,) tensor, "deviation"
     (C,) tensor, "all_weights" (N, C) for every input, "spread_across_images" (the std over
     the inputs, averaged over channels), "feature_shape" (None with ``model``),
@@ -153,10 +205,9 @@ def explore_channel_weights(
         chosen, label = pick_network(model, network)
         names, pictures = explorer_inputs(images)
         check_input_name(image_name, names)
-        all_weights = network_channel_weights(chosen, pictures)[stage - 1]  # (N, C)
-        attention = getattr(chosen, f"ha{stage}").soft_attn.channel_attn
-        channels = all_weights.shape[1]
-        own_rate = channels // attention.conv1.conv.out_channels
+        # the network runs once per network and inputs, not on every move
+        all_weights = remembered(network_channel_weights, chosen, pictures)[stage - 1]  # (N, C)
+        own_rate = own_reduction_rate(chosen, stage)
         if reduction_rate is not None and reduction_rate != own_rate:
             raise ValueError(
                 f"reduction_rate={reduction_rate} differs from the given network's own "
@@ -173,21 +224,23 @@ def explore_channel_weights(
             fig,
             feature_shape=None,
         )
-    if network is not None or images is not None:
+    if network is not None:
         raise ValueError(
-            "network= and images= choose among networks given with model=; "
+            "network= chooses among networks given with model=; "
             f"got network={network!r} without a model"
         )
     if reduction_rate is None:
         reduction_rate = 16
-    check_sample_name(image_name)
-    names = sample_image_names()
+    photos = sample_image_names()
+    names, pictures = explorer_inputs(images)
+    check_input_name(image_name, names)
     if features is None:
-        features = stage_features(tuple(names), seed, calibrate)
+        features = stage_features(tuple(photos), seed, calibrate, images=images)
     if len(features) != len(STAGES) or features[0].shape[0] != len(names):
         raise ValueError(
-            f"features must hold {len(STAGES)} stage tensors of {len(names)} photos each, "
-            f"got {len(features)} tensors with batch size {features[0].shape[0]}"
+            f"features must hold {len(STAGES)} stage tensors of {len(names)} inputs each "
+            f"(the photos, then images), got {len(features)} tensors with batch size "
+            f"{features[0].shape[0]}"
         )
     features_all = features[stage - 1]
     channels = features_all.shape[1]
@@ -196,7 +249,6 @@ def explore_channel_weights(
             f"reduction_rate={reduction_rate} does not divide stage {stage}'s {channels} channels"
         )
     all_weights = channel_weights(features_all, reduction_rate, seed, calibrate)  # (N, C)
-    pictures, _ = hacnn_batch(names)
     label = f"random weights, {'measured' if calibrate else 'fresh'} BatchNorm statistics"
     return _draw_weights(
         image_name,

@@ -13,7 +13,7 @@ from ..common.images import crop_to_aspect, load_sample_image, normalize, resize
 from ..common.plotting import show_image
 from ..common.validation import check_int, check_positive_int
 from ..hacnn.blocks import ConvBlock
-from .base import prepare_figure
+from .base import prepare_figure, seeded
 
 EXPLORER_SIZE = (96, 96)  # (H, W) the photo is resized to, so sizes are easy to check by hand
 SHOWN_CHANNELS = 3  # output channels drawn next to the photo
@@ -60,8 +60,8 @@ def explore_convblock(
     """
     out_h = conv_output_size(EXPLORER_SIZE[0], kernel_size, stride, padding)
     out_w = conv_output_size(EXPLORER_SIZE[1], kernel_size, stride, padding)
-    torch.manual_seed(seed)
-    block = ConvBlock(3, SHOWN_CHANNELS, kernel_size, stride=stride, padding=padding).eval()
+    with seeded(seed):
+        block = ConvBlock(3, SHOWN_CHANNELS, kernel_size, stride=stride, padding=padding).eval()
     picture = explorer_image(image_name)
     with torch.no_grad():
         maps = block(normalize(picture[None]))[0]  # (3, H', W')

@@ -3,13 +3,15 @@ the stripes of the trained or the initial network and the true part boxes when g
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..common.plotting import draw_boxes, show_image
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
-from .base import prepare_figure
+from .base import STAGES, check_stage, prepare_figure
 from .soft import choose_network
 
 STRIPE_COLORS = ["red", "orange", "cyan", "lime"]
@@ -23,9 +25,10 @@ def explore_region(
     sy: float = 0.25,
     fig: Figure | None = None,
     *,
-    stripes: dict[str, torch.Tensor] | None = None,
+    stripes: dict[str, torch.Tensor] | dict[str, Sequence[torch.Tensor]] | None = None,
     network: str | None = None,
     parts: torch.Tensor | None = None,
+    stage: int | None = None,
 ) -> dict[str, object]:
     """Draw the region with centre (tx, ty) and half-size (sx, sy) on ``image`` and its crop.
 
@@ -33,10 +36,14 @@ def explore_region(
     sx, sy > 0 (sx = 1, sy = 0.25 is one HA-CNN stripe: full width, a quarter of the height).
     ``stripes`` {"trained": (T, 4), "initial": (T, 4)}: a network's stripe boxes in pixels for
     this image; ``network`` ("trained" or "initial") chooses which are drawn (dashed, coloured).
+    ``stage`` (1, 2 or 3): ``stripes`` then holds one (T, 4) tensor per stage for each network,
+    the stage's are drawn, and when the chosen network's stripes are the same at every stage
+    (HA-CNN at initialisation: zero weights, so the bias alone places them) the title says so,
+    since moving the stage then truly changes nothing in the stripes.
     ``parts`` (K, 4): true part boxes in pixels, drawn dashed in white.
     Returns theta (2, 3), box (4,) in pixels (x1, y1, x2, y2), crop (3, h, w) at the box's
     own pixel size, inside (fraction of the box that lies in the image), stripes (T, 4) or
-    None, network and the figure.
+    None, network, stage, same_at_every_stage (None without ``stage``) and the figure.
     """
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
@@ -45,8 +52,23 @@ def explore_region(
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise ValueError(f"{name} must be > 0 (a half-size in normalised units), got {value!r}")
     chosen = None
+    same = None
+    if stage is not None:
+        check_stage(stage)
+        if stripes is None:
+            raise ValueError(f"stage={stage!r} chooses among per-stage stripes; stripes is None")
     if stripes is not None:
-        chosen = choose_network(stripes, network).detach().float().cpu()
+        chosen = choose_network(stripes, network)
+        if stage is not None:
+            if isinstance(chosen, torch.Tensor) or len(chosen) != len(STAGES):
+                raise ValueError(
+                    f"with stage={stage}, stripes[{network!r}] must hold one (T, 4) tensor per "
+                    f"stage ({len(STAGES)}), got {type(chosen).__name__}"
+                )
+            per_stage = [boxes.detach().float().cpu() for boxes in chosen]
+            same = all(torch.allclose(per_stage[0], other, atol=1e-3) for other in per_stage)
+            chosen = per_stage[stage - 1]
+        chosen = chosen.detach().float().cpu()
         if chosen.ndim != 2 or chosen.shape[1] != 4:
             raise ValueError(
                 f"stripes[{network!r}] must be (T, 4) pixel boxes, got {tuple(chosen.shape)}"
@@ -82,7 +104,10 @@ def explore_region(
         for patch in ax_image.patches[-len(chosen) :]:
             patch.set_linestyle("--")
             patch.set_linewidth(1.2)
-        ax_image.set_title(f"{network} stripes; yellow: tx={tx:.2f} ty={ty:.2f}", fontsize=9)
+        where = "" if stage is None else f", stage {stage}"
+        if same:
+            where += " (same at every stage)"
+        ax_image.set_title(f"{network} stripes{where}\nyellow: tx={tx:.2f} ty={ty:.2f}", fontsize=9)
     draw_boxes(ax_image, box[None], colors=["yellow"], labels=False)
     show_image(ax_crop, crop, f"crop {out_size[0]}x{out_size[1]}, {inside:.0%} inside")
     return {
@@ -92,5 +117,7 @@ def explore_region(
         "inside": inside,
         "stripes": chosen,
         "network": network,
+        "stage": stage,
+        "same_at_every_stage": same,
         "figure": fig,
     }

@@ -12,7 +12,7 @@ from ..hacnn.blocks import ConvBlock
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
-from .base import check_alpha, check_stage, prepare_figure
+from .base import check_alpha, check_stage, prepare_figure, seeded
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 NETWORKS = ("trained", "initial")  # the shipped HA-CNN and the same network at initialisation
@@ -44,9 +44,9 @@ def soft_maps_for_photos(
     """
     if not names:
         raise ValueError("names is empty; pass sample image names, e.g. ['astronaut']")
-    torch.manual_seed(seed)
-    stem = ConvBlock(3, STEM_CHANNELS, 3, stride=2, padding=1).eval()
-    soft = SoftAttention(STEM_CHANNELS).eval()
+    with seeded(seed):
+        stem = ConvBlock(3, STEM_CHANNELS, 3, stride=2, padding=1).eval()
+        soft = SoftAttention(STEM_CHANNELS).eval()
     pictures, batch = hacnn_batch(names, size)
     with torch.no_grad():
         maps = soft(stem(batch))
@@ -84,16 +84,20 @@ def explore_soft_channel(
     fig: Figure | None = None,
     *,
     network: str | None = None,
+    stage: int | None = None,
 ) -> dict[str, object]:
     """Draw channel ``channel`` of ``soft_map`` (C, h, w) over ``picture`` (3, H, W).
+
+    ``stage`` (1, 2 or 3), when the map is one of HA-CNN's stages, goes into the title: two
+    flat channels of different stages look alike, and the title tells them apart.
 
     ``soft_map`` may also be {"trained": (C, h, w), "initial": (C, h, w)}, the same picture
     through the trained network and through the network at initialisation; ``network``
     ("trained" or "initial") then chooses which one is drawn.
     The colour scale is fixed to the soft map's possible range [0.5, 1], so channels and
     networks can be compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map
-    only). Returns "channel", "alpha", "network", "map" (h, w), the rounded "min", "max", "mean"
-    and "figure".
+    only); a channel whose rounded min and max agree is titled "(flat)". Returns "channel",
+    "alpha", "network", "map" (h, w), the rounded "min", "max", "mean", "flat" and "figure".
     """
     if isinstance(soft_map, dict):
         soft_map = choose_network(soft_map, network)
@@ -108,6 +112,8 @@ def explore_soft_channel(
         )
     check_int(channel, "channel", low=0, high=soft_map.shape[0] - 1)
     check_alpha(alpha)
+    if stage is not None:
+        check_stage(stage)
     chosen = soft_map[channel].detach().float().cpu()
     stats = {
         k: round(v, 4)
@@ -121,6 +127,9 @@ def explore_soft_channel(
     fig = prepare_figure(fig, (5, 5))
     ax = fig.subplots()
     prefix = "" if network is None else f"{network}, "
+    prefix += "" if stage is None else f"stage {stage}, "
+    # A flat channel looks the same as its flat neighbours: the title says why nothing moved.
+    flat = " (flat)" if stats["min"] == stats["max"] else ""
     heat = overlay_map(
         ax,
         picture,
@@ -129,14 +138,16 @@ def explore_soft_channel(
         cmap="magma",
         vmin=0.5,
         vmax=1.0,
-        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}",
+        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}{flat}",
     )
     fig.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label="soft attention value")
     return {
         "channel": channel,
         "alpha": alpha,
         "network": network,
+        "stage": stage,
         "map": chosen,
         **stats,
+        "flat": bool(flat),
         "figure": fig,
     }

@@ -15,6 +15,7 @@ vary, although no weight has learned anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import torch
 from matplotlib.figure import Figure
@@ -25,11 +26,13 @@ from ..common.plotting import overlay_map, show_image
 from ..common.validation import check_bool, check_int
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure
+from .base import STAGES, check_alpha, check_stage, prepare_figure, remembered, seeded
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
     """A HACNN with random weights drawn after ``torch.manual_seed(seed)``, in eval mode.
+
+    The global RNG is left as it was (``seeded``): calling this draws no number of the caller's.
 
     ``calibrate=True``: its BatchNorm running statistics are then measured on all bundled
     photos, hacnn_batch(sample_image_names()) of shape (5, 3, 160, 64), with
@@ -37,8 +40,8 @@ def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) 
     """
     check_int(seed, "seed")
     check_bool(calibrate, "calibrate")
-    torch.manual_seed(seed)
-    model = HACNN(num_classes).eval()
+    with seeded(seed):
+        model = HACNN(num_classes).eval()
     if calibrate:
         _, batch = hacnn_batch(sample_image_names())
         calibrate_batchnorm(model, batch)
@@ -94,6 +97,12 @@ def pick_network(model: HACNN | Mapping[str, HACNN], network: str | None) -> tup
     return chosen, label
 
 
+@lru_cache(maxsize=2)
+def _photos(names: tuple[str, ...]) -> torch.Tensor:
+    """hacnn_batch's pictures (N, 3, 160, 64) in [0, 1] of the named photos."""
+    return hacnn_batch(list(names))[0]
+
+
 def explorer_inputs(
     images: Mapping[str, torch.Tensor] | None = None,
 ) -> tuple[list[str], torch.Tensor]:
@@ -103,7 +112,7 @@ def explorer_inputs(
     image, ...). Returns (names, pictures (N, 3, 160, 64) in [0, 1]).
     """
     names = sample_image_names()
-    pictures, _ = hacnn_batch(names)
+    pictures = _photos(tuple(names)).clone()  # loaded and resized once, not on every move
     extra = dict(images or {})
     for name, image in extra.items():
         if name in names:
@@ -151,7 +160,8 @@ def explore_spatial_map(
     names, pictures = explorer_inputs(images)
     check_input_name(image_name, names)
     index = names.index(image_name)
-    maps = spatial_maps_by_stage(chosen, normalize(pictures))[stage]
+    # the network runs once per network and inputs, not on every move
+    maps = remembered(spatial_maps_by_stage, chosen, normalize(pictures))[stage]
     mean_map = maps["channel_mean"][index, 0]
     spatial = maps["spatial"][index, 0]
     lo, hi = round(spatial.min().item(), 4), round(spatial.max().item(), 4)

@@ -70,8 +70,11 @@ def explore_stage(
     (N, 3, H, W) in [0, 1], the images the batch was made from (photos or pedestrians).
     ``channel`` is a soft-map channel index or "mean" (mean over channels). Panels: stripes on
     the picture, soft map over the picture (magma, fixed scale 0.5-1 with a colour bar), the
-    stripes' crops. Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations
-    (T, 2), the map's min and max, the network's name (None for a plain list) and the figure.
+    stripes' crops; when the network places the same stripes at every stage (at
+    initialisation), the stripes panel says so, and a map flat to 3 decimals is titled
+    "(flat)". Returns soft_map (h, w), boxes (T, 4) in picture pixels, translations (T, 2),
+    the map's min and max, the network's name (None for a plain list), same_at_every_stage
+    and the figure.
     """
     records, name = _pick_network(records, network)
     if len(records) != len(STAGES):
@@ -109,11 +112,20 @@ def explore_stage(
     fig = prepare_figure(fig, (7.5, 4.5))
     ax_boxes, ax_map, ax_crops = fig.subplots(1, 3)
     prefix = "" if name is None else f"{name}, "
-    show_image(ax_boxes, picture, f"{prefix}stage {stage}: stripes")
+    # At initialisation the regions' weights are zero, so every stage places the same stripes.
+    same = all(
+        torch.allclose(other.theta[image_index], record.theta[image_index], atol=1e-5)
+        for other in records
+        if other.theta is not None
+    )
+    note = "\n(same at every stage)" if same else ""
+    show_image(ax_boxes, picture, f"{prefix}stage {stage}: stripes{note}")
     ax_boxes.set_ylim(height - 0.5, -0.5)
     draw_boxes(ax_boxes, boxes)
     shown = soft_map.detach().float().cpu()
     lo, hi = shown.min().item(), shown.max().item()
+    # A flat gate (at initialisation) looks the same in every channel: the title says why.
+    flat = " (flat)" if f"{lo:.3f}" == f"{hi:.3f}" else ""
     artist = overlay_map(
         ax_map,
         picture,
@@ -122,7 +134,7 @@ def explore_stage(
         cmap="magma",
         vmin=GATE_RANGE[0],
         vmax=GATE_RANGE[1],
-        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]",
+        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]{flat}",
     )
     fig.colorbar(artist, ax=ax_map, fraction=0.08, pad=0.04).set_label("gate")
     show_image(ax_crops, stacked, "stripe crops")
@@ -133,5 +145,6 @@ def explore_stage(
         "map_min": lo,
         "map_max": hi,
         "network": name,
+        "same_at_every_stage": same,
         "figure": fig,
     }
