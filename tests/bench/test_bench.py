@@ -24,11 +24,14 @@ from tutorial_utils.bench.measure import (
     DEFAULT_ROW,
     EAGER_ROW,
     FLOOR_ROW,
+    KERNEL_ROW,
     OPTIMIZED_ROW,
     ROOF_ROW,
     TORCHREID_ROW,
+    goal_lines,
 )
 from tutorial_utils.hacnn.torchreid_reference import torchreid_hacnn_path
+from tutorial_utils.infer.soft_kernel import KERNEL_TARGETS, default_target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,6 +114,21 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert default["max_abs_diff"] < 1e-5 and default["peak_mem_mb"] is not None
     expected = "defaults ran: kernel" if kernel_available()[0] else "defaults ran: PyTorch path"
     assert any(note.startswith(expected) for note in soft["notes"])
+    # The build the defaults ran is named, and the others this CPU runs are timed beside it.
+    builds = run["kernel_builds"]
+    assert f"the defaults use: {builds['default']}" in text
+    if kernel_available()[0]:
+        assert soft["kernel_isa"] == default_target() == builds["default"]
+        names = [row["name"] for row in soft["rows"]]
+        others = [isa for isa in builds["runs"] if isa != builds["default"]]
+        assert [n for n in names if n.startswith("C kernel, ")] == [
+            KERNEL_ROW.format(isa=isa) for isa in sorted(others, key=list(KERNEL_TARGETS).index)
+        ]
+        for row in soft["rows"]:
+            if row["name"].startswith("C kernel, "):
+                assert row["max_abs_diff"] < 1e-5
+    (goal,) = soft["goals"]
+    assert goal.startswith("defaults at most 1.5x the copy floor: ") and f"  goal: {goal}" in text
 
 
 def test_bench_no_tune_flag_keeps_default_allocator(tmp_path: Path) -> None:
@@ -175,3 +193,38 @@ def test_a_new_process_is_timed_until_ready_not_until_it_exits() -> None:
     assert phases["exit_s"] >= 0
     assert abs(phases["total_s"] + phases["exit_s"] - elapsed) < 0.5
     assert f"its exit took {phases['exit_s']:.1f} s more" in format_startup(phases)
+
+
+def test_goal_lines_say_met_or_not_and_what_the_roof_allows() -> None:
+    soft_rows = [
+        Row(FLOOR_ROW, 8.0, 7.5, 9.0, 16.0, 1.0),
+        Row(DEFAULT_ROW, 11.0, 9.0, 12.0, 12.0, 11.0 / 8.0),
+    ]
+    soft = Result("SoftAttention", (32, 16, 256, 128), 1, soft_rows, kernel_isa="avx2")
+    (line,) = goal_lines(soft)
+    assert line == (
+        "defaults at most 1.5x the copy floor: met, 1.38x by the medians (1.20x by the minima), "
+        "the C kernel's avx2 build"
+    )
+    soft.rows[1] = Row(DEFAULT_ROW, 16.0, 15.0, 17.0, 8.0, 2.0)
+    assert "NOT met, 2.00x" in goal_lines(soft)[0]
+
+    flops = 10e9  # per call: 100 GFLOP/s at 100 ms
+    hacnn_rows = [
+        Row(FLOOR_ROW, 0.1, 0.1, 0.1, 1.0, 1.0),
+        Row(ROOF_ROW, 1.0, 1.0, 1.0, 1.0, 1.0, gflop_per_s=200.0),
+        Row(TORCHREID_ROW, 500.0, 450.0, 600.0, 1.0, 1.0, 64.0, None, None, None, 20.0, 1.0),
+        Row(DEFAULT_ROW, 250.0, 225.0, 260.0, 1.0, 1.0, 128.0, None, None, None, 40.0, 2.0),
+    ]
+    hacnn = Result("HACNN batch 32", (32, 3, 160, 64), 1, hacnn_rows, flops=flops)
+    hacnn.baseline = TORCHREID_ROW
+    verdict, roofline = goal_lines(hacnn)
+    assert verdict.endswith("NOT met, 2.00x by the medians (2.00x by the minima)")
+    # 2.5x torchreid is 200 ms a call: 50 GFLOP/s, a quarter of the roof; within reach.
+    assert roofline == (
+        "roofline: the defaults run 40.0 GFLOP/s, 20% of the float32 matmul's 200.0; "
+        "2.5x torchreid needs 50.0 GFLOP/s, 25% of it"
+    )
+    hacnn.rows[1] = Row(ROOF_ROW, 1.0, 1.0, 1.0, 1.0, 1.0, gflop_per_s=52.0)
+    assert "(out of reach in float32 with these FLOPs" in goal_lines(hacnn)[1]
+    assert goal_lines(Result("x", (1,), 1, hacnn_rows[:3])) == []  # no defaults row

@@ -48,15 +48,16 @@ def test_soft_attention_default_is_the_kernel() -> None:
     assert isinstance(fast, FusedSoftAttention)
     with torch.no_grad():
         torch.testing.assert_close(fast(x), soft(x), atol=1e-5, rtol=0)
-    assert fast.last_path == "kernel"
+    assert fast.last_path == f"kernel ({soft_kernel.default_target()})"
 
 
 def test_soft_attention_without_kernel_falls_back_to_compiled_pytorch(monkeypatch) -> None:
     ok, why = compile_available()
     if not ok:
         pytest.skip(why)
-    monkeypatch.setattr(soft_kernel, "kernel_available", lambda: (False, "no C compiler found"))
-    monkeypatch.setattr(optimize_module, "kernel_available", lambda: (False, "no C compiler found"))
+    missing = lambda isa=None: (False, "no C compiler found")  # noqa: E731
+    monkeypatch.setattr(soft_kernel, "kernel_available", missing)
+    monkeypatch.setattr(optimize_module, "kernel_available", missing)
     soft = trained_like(SoftAttention(16), seed=2)
     x = torch.randn(2, 16, 6, 5)
     fast = optimize_for_inference(soft)

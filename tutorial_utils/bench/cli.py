@@ -12,7 +12,11 @@ arguments (SoftAttention: the hand-written C kernel; HACNN: the ahead-of-time pa
 once per machine and then loaded from the cache). SoftAttention adds a torch.compile row.
 HACNN adds torchreid's own hacnn.py with the same weights (the baseline of "x base"), a float32
 matrix product (the compute roof, in GFLOP/s beside the network's) and the bfloat16 opt-in.
-``--no-compile`` (and ``--quick``) leave out the rows that compile. After the tables, a new
+The C kernel's other builds that this CPU runs get rows of their own beside the default's, and
+the header names the build the defaults use. ``--no-compile`` (and ``--quick``) leave out the
+rows that compile. Under each table, a line per goal says whether the defaults met it (soft
+attention at most 1.5x the copy floor; HA-CNN at least 2.5x torchreid) and, for HA-CNN, what
+the goal asks of the CPU's matmul roof. After the tables, a new
 process is timed from start to its first HA-CNN batch (the compile-once promise). The whole
 set is repeated ``--rounds`` times, interleaved, so a busy machine hurts every row alike; the
 table gives the median over rounds and the min-max spread.
@@ -35,6 +39,7 @@ from dataclasses import asdict
 import torch
 
 from ..infer.low_precision import native_bfloat16
+from ..infer.soft_kernel import PREFERENCE, default_target, load_kernel
 from .allocator import allocator_settings, describe_allocator, restart_with_tuned_allocator
 from .measure import format_result, run_workload
 from .memory import cold_call_memory
@@ -78,6 +83,13 @@ def run(device_name: str, quick: bool, rounds: int, memory: bool, use_compile: b
     print(f"torch.compile: {info['compile']}")
     print(f"each row: median over {rounds} interleaved rounds of torch.utils.benchmark medians")
     print(f"CPU: {cpu_model()}; bfloat16: {native_bfloat16()[1]}")
+    if device.type == "cpu":
+        info["kernel_builds"] = kernel_builds()
+        runs = ", ".join(info["kernel_builds"]["runs"]) or "none"
+        print(
+            f"soft attention's C kernel: builds this CPU runs: {runs}; "
+            f"the defaults use: {info['kernel_builds']['default']}"
+        )
     for index, work in enumerate(workloads(quick)):
         result = run_workload(index, work, device, rounds, quick, memory, use_compile)
         print()
@@ -93,6 +105,12 @@ def run(device_name: str, quick: bool, rounds: int, memory: bool, use_compile: b
         print()
         print(format_startup(info["startup"]))
     return info
+
+
+def kernel_builds() -> dict[str, object]:
+    """The C kernel's builds this CPU runs (and the compiler builds), and the default one."""
+    runs = [isa for isa in PREFERENCE if load_kernel(isa)[0] is not None]
+    return {"runs": runs, "default": default_target() if runs else "none (PyTorch path)"}
 
 
 def cpu_model() -> str:

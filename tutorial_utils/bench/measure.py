@@ -17,7 +17,7 @@ from ..common.timing import time_call
 from ..hacnn.model import HACNN
 from ..hacnn.torchreid_reference import torchreid_twin
 from ..infer.optimize import optimize_for_inference
-from ..infer.soft_kernel import FusedSoftAttention
+from ..infer.soft_kernel import KERNEL_TARGETS, FusedSoftAttention, load_kernel
 from .memory import memory_in_fresh_process, peak_memory_bytes
 from .workloads import Workload
 
@@ -30,7 +30,10 @@ OPTIMIZED_ROW = "optimized, eager ops"
 COMPILED_ROW = "optimized, torch.compile"
 DEFAULT_ROW = "optimize_for_inference(m), defaults"
 BF16_ROW = "opt-in: precision=bfloat16"
+KERNEL_ROW = "C kernel, {isa} build"  # the kernel's other builds this CPU runs, beside the default
 CHECKED_ROWS = (OPTIMIZED_ROW, COMPILED_ROW, DEFAULT_ROW, TORCHREID_ROW)
+SOFT_GOAL = 1.5  # soft attention's defaults: at most this many times the copy floor
+HACNN_GOAL = 2.5  # HA-CNN's defaults: at least this many times torchreid's images/s (batch 32)
 MEMORY_ROWS = {EAGER_ROW: "eager", OPTIMIZED_ROW: "optimized", DEFAULT_ROW: "default"}
 
 
@@ -63,6 +66,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
     baseline: str | None = None  # the row ``x_baseline`` divides by
     flops: float | None = None  # one call of the eager module, counted
+    kernel_isa: str | None = None  # the build of the C kernel the defaults ran, if they did
+    goals: list[str] = field(default_factory=list)  # each goal: met or not, and why
 
 
 def run_workload(
@@ -97,7 +102,9 @@ def run_workload(
     compile_s = None
     if use_compile and not isinstance(model, HACNN):
         compile_s = _add_compiled(candidates, model, x, notes)
-    _add_default(candidates, model, x, notes, use_compile)
+    kernel_isa = _add_default(candidates, model, x, notes, use_compile)
+    if kernel_isa is not None:
+        _add_kernel_builds(candidates, model, x, kernel_isa)
     if isinstance(model, HACNN) and device.type == "cpu":
         _add_bfloat16(candidates, model, x, notes)
 
@@ -105,8 +112,8 @@ def run_workload(
         reference = model(x)
         diffs = {
             name: float((candidates[name]() - reference).abs().max())
-            for name in CHECKED_ROWS
-            if name in candidates
+            for name in candidates
+            if name in CHECKED_ROWS or name.startswith(KERNEL_ROW.split("{")[0])
         }
     runs = _time_rounds(candidates, rounds, quick)
     peaks = _peaks(candidates, index, x, device, quick) if memory else {}
@@ -116,6 +123,7 @@ def run_workload(
     baseline_ms = statistics.median(runs[baseline])
     result = Result(work.name, tuple(work.shape), copy_bytes, notes=notes, flops=flops)
     result.baseline = baseline if work.images else None
+    result.kernel_isa = kernel_isa
     for name, times in runs.items():
         med = statistics.median(times)
         peak = peaks.get(name)
@@ -138,6 +146,7 @@ def run_workload(
                 x_baseline=baseline_ms / med if counts_images else None,
             )
         )
+    result.goals = goal_lines(result)
     return result
 
 
@@ -207,15 +216,16 @@ def _add_default(
     x: torch.Tensor,
     notes: list[str],
     use_compile: bool,
-) -> None:
+) -> str | None:
     """What a user gets from ``optimize_for_inference(model)`` with no arguments.
 
     A HACNN's default compiles ahead of time (minutes, once per machine): with --no-compile
-    or --quick that row is left out rather than paid for.
+    or --quick that row is left out rather than paid for. Returns the build of the C kernel
+    the default ran ("avx512", "avx2", "portable"), or None where it ran no kernel.
     """
     if isinstance(model, HACNN) and not use_compile:
         notes.append("defaults row not timed: --no-compile (it compiles HA-CNN ahead of time)")
-        return
+        return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         default = optimize_for_inference(model)
@@ -223,11 +233,26 @@ def _add_default(
             default(x)
     notes.extend(f"defaults: {w.message}" for w in caught if w.category is RuntimeWarning)
     info = default.compile_info
+    candidates[DEFAULT_ROW] = lambda: default(x)
     if isinstance(default, FusedSoftAttention):
         notes.append(f"defaults ran: {default.last_path} ({info})")
-    else:
-        notes.append(f"defaults ran: {info}")
-    candidates[DEFAULT_ROW] = lambda: default(x)
+        return default.kernel_isa() if default.last_path.startswith("kernel") else None
+    notes.append(f"defaults ran: {info}")
+    return None
+
+
+def _add_kernel_builds(
+    candidates: dict[str, Callable[[], object]],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    default_isa: str,
+) -> None:
+    """The C kernel's other builds that this CPU runs, timed beside the default's."""
+    for isa in KERNEL_TARGETS:
+        if isa == default_isa or load_kernel(isa)[0] is None:
+            continue
+        fused = FusedSoftAttention(model, isa=isa)
+        candidates[KERNEL_ROW.format(isa=isa)] = lambda fused=fused: fused(x)
 
 
 def _add_bfloat16(
@@ -318,7 +343,51 @@ def format_result(result: Result) -> str:
     if result.flops is not None:
         lines.append(f"  GFLOP/s: {result.flops / 1e9:.2f} GFLOP per call (FlopCounterMode)")
     lines.extend(f"  note: {note}" for note in notes)
+    lines.extend(f"  goal: {goal}" for goal in result.goals)
     return "\n".join(lines)
+
+
+def goal_lines(result: Result) -> list[str]:
+    """Whether the defaults row meets its goal, by the medians and by the minima, and for
+    HA-CNN the roofline: what the goal would ask of the matmul's GFLOP/s."""
+    rows = {r.name: r for r in result.rows}
+    default = rows.get(DEFAULT_ROW)
+    if default is None:
+        return []
+    if result.flops is None:  # soft attention: memory-bound, measured against the copy
+        floor = rows[FLOOR_ROW]
+        by_min = default.min_ms / floor.min_ms
+        met = "met" if default.x_floor <= SOFT_GOAL else "NOT met"
+        built = f"the C kernel's {result.kernel_isa} build" if result.kernel_isa else "no C kernel"
+        return [
+            f"defaults at most {SOFT_GOAL}x the copy floor: {met}, {default.x_floor:.2f}x by "
+            f"the medians ({by_min:.2f}x by the minima), {built}"
+        ]
+    if result.baseline != TORCHREID_ROW or default.x_baseline is None:
+        return [f"defaults at least {HACNN_GOAL}x torchreid: not measured (no torchreid row)"]
+    base = rows[TORCHREID_ROW]
+    by_min = base.min_ms / default.min_ms
+    met = "met" if default.x_baseline >= HACNN_GOAL else "NOT met"
+    lines = [
+        f"defaults at least {HACNN_GOAL}x torchreid (set for batch 32): {met}, "
+        f"{default.x_baseline:.2f}x by the medians ({by_min:.2f}x by the minima)"
+    ]
+    roof = rows.get(ROOF_ROW)
+    if roof is not None and roof.gflop_per_s and default.gflop_per_s:
+        needed = result.flops / (base.median_ms / HACNN_GOAL * 1e-3) / 1e9
+        lines.append(
+            f"roofline: the defaults run {default.gflop_per_s:.1f} GFLOP/s, "
+            f"{default.gflop_per_s / roof.gflop_per_s:.0%} of the float32 matmul's "
+            f"{roof.gflop_per_s:.1f}; {HACNN_GOAL}x torchreid needs {needed:.1f} GFLOP/s, "
+            f"{needed / roof.gflop_per_s:.0%} of it"
+            + (
+                " (out of reach in float32 with these FLOPs: torchreid itself runs "
+                f"{base.gflop_per_s:.1f} GFLOP/s, {base.gflop_per_s / roof.gflop_per_s:.0%})"
+                if needed > 0.9 * roof.gflop_per_s
+                else ""
+            )
+        )
+    return lines
 
 
 def _copy_columns(row: Row, compute_bound: bool) -> tuple[str, str]:

@@ -7,14 +7,16 @@
  * out), and the sigmoid's arithmetic runs while the next sample's data is on its way.
  * Between samples: the small spatial map (3x3 stride-2 conv, upsampling) and channel vector.
  *
- * On AVX2 with FMA, when H * W is a multiple of 8, the loop takes four channels at a time
- * (gate_grouped): one load of s[p] and one update of the spatial sums serve four outputs, and
- * the four sigmoids are independent chains the core can interleave. That loop writes its four
+ * The vector paths (AVX2 with FMA: 8 lanes; AVX-512: 16 lanes; see KERNEL_PATH), when H * W is
+ * a multiple of the lane count, take four channels at a time (gate_grouped): one load of s[p]
+ * and one update of the spatial sums serve four outputs, and the four sigmoids are
+ * independent chains the core can interleave. That loop writes its four
  * output rows with normal stores, the per-channel loop with streaming stores: each is the
  * faster of the two for its loop (measured; see gate_group).
  *
- * Built with the system C compiler (-O3, vector loops via `#pragma omp simd`, no OpenMP
- * runtime) and called through ctypes, which releases the GIL during the call.
+ * Built with the system C compiler for an explicit target (soft_kernel.py: -O3, vector loops
+ * via `#pragma omp simd`, no OpenMP runtime) and called through ctypes, which releases the GIL
+ * during the call.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,29 +65,82 @@ static void statistics(const float *x, int64_t C, int64_t P, float *spatial, dou
     }
 }
 
-/* Stores that bypass the cache: the output is not read again soon, and a normal store would
- * first read each output line from memory (a third stream next to x and the output). */
-#if defined(__AVX512F__)
+/* Which path this build runs, fixed by the target the library is compiled for (soft_kernel.py
+ * builds one library per target: -march=x86-64-v4, -march=x86-64-v3, or no -march at all):
+ *   "avx512": AVX-512F/DQ with FMA, the hand-written gate on 16 lanes;
+ *   "avx2":   AVX2 with FMA, the same gate on 8 lanes;
+ *   "portable": plain C, no intrinsics, vectorised as far as the compiler can for the
+ *               target's baseline (SSE2 on x86-64, NEON on arm64): every other CPU.
+ * The two vector paths share one source: the V_* names below map to one width's intrinsics. */
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__FMA__)
 #include <immintrin.h>
-#define STREAM_WIDTH 16
-static inline void stream_store(float *dst, const float *src) {
-    _mm512_stream_ps(dst, _mm512_load_ps(src));
+#define KERNEL_PATH "avx512"
+#define VW 16 /* lanes */
+typedef __m512 vfloat;
+#define V_LOAD _mm512_load_ps
+#define V_LOADU _mm512_loadu_ps
+#define V_STORE _mm512_store_ps
+#define V_STOREU _mm512_storeu_ps
+#define V_STREAM _mm512_stream_ps
+#define V_SET1 _mm512_set1_ps
+#define V_ZERO _mm512_setzero_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_MIN _mm512_min_ps
+#define V_MAX _mm512_max_ps
+#define V_FMA _mm512_fmadd_ps
+#define V_FNMA _mm512_fnmadd_ps
+#define V_RCP _mm512_rcp14_ps /* 14 bits; the Newton step below takes it to float's */
+#define V_EXP2_BITS(t, p) \
+    _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), \
+                                         _mm512_slli_epi32(_mm512_castps_si512(t), 23)))
+/* Sum of the lanes in double. */
+static inline double v_sum(vfloat a) {
+    const __m512d low = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    const __m512d high = _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1));
+    return _mm512_reduce_add_pd(_mm512_add_pd(low, high));
 }
-#elif defined(__AVX__)
+#elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#define STREAM_WIDTH 8
-static inline void stream_store(float *dst, const float *src) {
-    _mm256_stream_ps(dst, _mm256_load_ps(src));
+#define KERNEL_PATH "avx2"
+#define VW 8
+typedef __m256 vfloat;
+#define V_LOAD _mm256_load_ps
+#define V_LOADU _mm256_loadu_ps
+#define V_STORE _mm256_store_ps
+#define V_STOREU _mm256_storeu_ps
+#define V_STREAM _mm256_stream_ps
+#define V_SET1 _mm256_set1_ps
+#define V_ZERO _mm256_setzero_ps
+#define V_ADD _mm256_add_ps
+#define V_SUB _mm256_sub_ps
+#define V_MUL _mm256_mul_ps
+#define V_MIN _mm256_min_ps
+#define V_MAX _mm256_max_ps
+#define V_FMA _mm256_fmadd_ps
+#define V_FNMA _mm256_fnmadd_ps
+#define V_RCP _mm256_rcp_ps /* 12 bits; the Newton step below takes it to float's */
+#define V_EXP2_BITS(t, p) \
+    _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), \
+                                         _mm256_slli_epi32(_mm256_castps_si256(t), 23)))
+static inline double v_sum(vfloat a) {
+    const __m256d both = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                                       _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+    double lanes[4];
+    _mm256_storeu_pd(lanes, both);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 #else
-#define STREAM_WIDTH 1
-static inline void stream_store(float *dst, const float *src) { *dst = *src; }
+#define KERNEL_PATH "portable"
+#define VW 1
 #endif
 
-/* AVX2 without AVX-512: eight gates by hand, in base 2 (gate8), and the grouped loop. */
-#if STREAM_WIDTH == 8 && defined(__AVX2__) && defined(__FMA__)
-#define GATE8 1
-/* Eight gates, sigmoid(relu(z)), from u = -z log2(e): the caller folds -log2(e) into each
+/* The path this library runs; soft_kernel.py checks it against the target it asked for. */
+const char *soft_kernel_path(void) { return KERNEL_PATH; }
+
+#if VW > 1
+/* VW gates, sigmoid(relu(z)), from u = -z log2(e): the caller folds -log2(e) into each
  * channel's v and b, so u is one fused multiply-add. relu(z) is min(u, 0), and
  * 2^u = 2^k 2^f with k = round(u) and f in [-1/2, 1/2]. 2^f comes from a degree-5 polynomial
  * fitted at Chebyshev nodes (relative error about 2e-7); k goes straight into the exponent
@@ -93,81 +148,71 @@ static inline void stream_store(float *dst, const float *src) { *dst = *src; }
  * field. 1 / (1 + 2^u) is an approximate reciprocal refined by one Newton step (relative
  * error about 1e-7, where a division would cost as much as the rest of the gate together).
  * Fewer steps than gate() (no separate multiply by log2(e), no conversion to integers). */
-static inline __m256 gate8(__m256 u) {
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    u = _mm256_max_ps(_mm256_min_ps(u, _mm256_setzero_ps()), _mm256_set1_ps(-64.0f));
-    const __m256 t = _mm256_add_ps(u, magic);
-    const __m256 f = _mm256_sub_ps(u, _mm256_sub_ps(t, magic));
-    __m256 p = _mm256_set1_ps(0.0013390863314270973f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.009676031768321991f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.055503569543361664f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.2402210682630539f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.6931471824645996f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0000001192092896f));
-    const __m256i scale = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
-    const __m256 e = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), scale));
-    const __m256 d = _mm256_add_ps(e, _mm256_set1_ps(1.0f));
-    const __m256 y = _mm256_rcp_ps(d);
-    return _mm256_mul_ps(y, _mm256_fnmadd_ps(d, y, _mm256_set1_ps(2.0f)));
+static inline vfloat gate_v(vfloat u) {
+    const vfloat magic = V_SET1(12582912.0f);
+    u = V_MAX(V_MIN(u, V_ZERO()), V_SET1(-64.0f));
+    const vfloat t = V_ADD(u, magic);
+    const vfloat f = V_SUB(u, V_SUB(t, magic));
+    vfloat p = V_SET1(0.0013390863314270973f);
+    p = V_FMA(p, f, V_SET1(0.009676031768321991f));
+    p = V_FMA(p, f, V_SET1(0.055503569543361664f));
+    p = V_FMA(p, f, V_SET1(0.2402210682630539f));
+    p = V_FMA(p, f, V_SET1(0.6931471824645996f));
+    p = V_FMA(p, f, V_SET1(1.0000001192092896f));
+    const vfloat d = V_ADD(V_EXP2_BITS(t, p), V_SET1(1.0f));
+    const vfloat y = V_RCP(d);
+    return V_MUL(y, V_FNMA(d, y, V_SET1(2.0f)));
 }
 
-/* Sum of eight float lanes in double. */
-static inline double sum8(__m256 a) {
-    const __m256d both = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
-                                       _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
-    double lanes[4];
-    _mm256_storeu_pd(lanes, both);
-    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-}
-
-/* Positions summed in float before the running total moves to double: 32 values a lane. */
+/* Positions summed in float before the running total moves to double: 32 values a lane on
+ * 8 lanes, 16 on 16. */
 #define CHUNK 256
 
-/* G channels [c0, c0 + G) of one sample, eight positions a step: G outputs from one load of
+/* G channels [c0, c0 + G) of one sample, VW positions a step: G outputs from one load of
  * s, and (if x is given) G rows of the next sample summed into one update of next_spatial and
- * G channel totals. P must be a multiple of 8 and the rows 32-byte aligned. v2, b2: the
+ * G channel totals. P must be a multiple of VW and the rows aligned to VW floats. v2, b2: the
  * channels' v and b times -log2(e).
  * Normal stores, not streaming ones: with four rows written side by side by each of two
  * threads, this loop ran at 2.0-2.5x the copy floor with streaming stores and 1.1-1.4x with
- * normal ones on an AMD Zen 3 ((32, 16, 256, 128) input); streaming whole 64-byte lines, two
- * stores back to back, still gave 1.3-2.0x. */
+ * normal ones on an AMD Zen 3 ((32, 16, 256, 128) input, 8 lanes); streaming whole 64-byte
+ * lines, two stores back to back, still gave 1.3-2.0x. */
 static inline void gate_group(const int G, const float *s, const float *v2, const float *b2,
                               int64_t c0, int64_t P, float *out, const float *x,
                               float *spatial, double *totals) {
-    __m256 v8[4], b8[4];
+    vfloat vv[4], bv[4];
     for (int j = 0; j < G; ++j) {
-        v8[j] = _mm256_set1_ps(v2[c0 + j]);
-        b8[j] = _mm256_set1_ps(b2[c0 + j]);
+        vv[j] = V_SET1(v2[c0 + j]);
+        bv[j] = V_SET1(b2[c0 + j]);
     }
     double total[4] = {0.0, 0.0, 0.0, 0.0};
     for (int64_t start = 0; start < P; start += CHUNK) {
         const int64_t stop = start + CHUNK < P ? start + CHUNK : P;
-        __m256 part[4];
-        for (int j = 0; j < G; ++j) part[j] = _mm256_setzero_ps();
-        for (int64_t p = start; p < stop; p += 8) {
-            const __m256 s8 = _mm256_load_ps(s + p);
+        vfloat part[4];
+        for (int j = 0; j < G; ++j) part[j] = V_ZERO();
+        for (int64_t p = start; p < stop; p += VW) {
+            const vfloat sv = V_LOAD(s + p);
 #pragma GCC unroll 4
             for (int j = 0; j < G; ++j)
-                _mm256_store_ps(out + (c0 + j) * P + p, gate8(_mm256_fmadd_ps(s8, v8[j], b8[j])));
+                V_STORE(out + (c0 + j) * P + p, gate_v(V_FMA(sv, vv[j], bv[j])));
             if (x != NULL) {
-                __m256 column = _mm256_load_ps(spatial + p);
+                vfloat column = V_LOAD(spatial + p);
 #pragma GCC unroll 4
                 for (int j = 0; j < G; ++j) {
-                    const __m256 xv = _mm256_load_ps(x + (c0 + j) * P + p);
-                    column = _mm256_add_ps(column, xv);
-                    part[j] = _mm256_add_ps(part[j], xv);
+                    const vfloat xv = V_LOAD(x + (c0 + j) * P + p);
+                    column = V_ADD(column, xv);
+                    part[j] = V_ADD(part[j], xv);
                 }
-                _mm256_store_ps(spatial + p, column);
+                V_STORE(spatial + p, column);
             }
         }
         if (x != NULL)
-            for (int j = 0; j < G; ++j) total[j] += sum8(part[j]);
+            for (int j = 0; j < G; ++j) total[j] += v_sum(part[j]);
     }
     if (x != NULL)
         for (int j = 0; j < G; ++j) totals[c0 + j] = total[j];
 }
 
-/* gate_and_next_statistics() four channels at a time, for P a multiple of 8 and aligned
+/* gate_and_next_statistics() four channels at a time, for P a multiple of VW and aligned
  * rows: s and the spatial sums are then read once per four channels, not once per channel,
  * and the gate has four independent chains to interleave. */
 static void gate_grouped(const float *s, const float *v, const float *b, int64_t C, int64_t P,
@@ -193,85 +238,82 @@ static void gate_grouped(const float *s, const float *v, const float *b, int64_t
             gate_group(1, s, v2, b2, c0, P, out, NULL, NULL, NULL);
     }
 }
-#else
-#define GATE8 0
 #endif
 
 /* out[p] = gate(s[p], v, b) for p in [p0, p1), and if x is given, spatial[p] += x[p] and
- * partial[p % STREAM_WIDTH] += x[p]. */
+ * *total += x[p]. */
 static inline void gate_span(const float *s, float v, float b, float *out, const float *x,
-                             float *spatial, double *partial, int64_t p0, int64_t p1) {
+                             float *spatial, double *total, int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
         out[p] = gate(s[p], v, b);
         if (x != NULL) {
             spatial[p] += x[p];
-            partial[p % STREAM_WIDTH] += x[p];
+            *total += x[p];
         }
     }
 }
 
-/* Output of one sample while summing the next: out[c, p] = gate(s[p], v[c], b[c]), and
- * next_x's sums as in statistics(). next_x may be NULL (last sample of the range). */
+/* Output of one sample while summing the next, one channel at a time: out[c, p] =
+ * gate(s[p], v[c], b[c]), and next_x's sums as in statistics(). next_x may be NULL (last
+ * sample of the range). The vector paths take whole aligned blocks of VW positions with
+ * streaming stores, an unaligned head and the tail one by one; the portable path blocks of 8. */
 static void gate_and_next_statistics(const float *s, const float *v, const float *b, int64_t C,
                                      int64_t P, float *out, const float *next_x,
                                      float *next_spatial, double *next_totals) {
-    const int W = STREAM_WIDTH;
     if (next_x != NULL) memset(next_spatial, 0, (size_t)P * sizeof(float));
     for (int64_t c = 0; c < C; ++c) {
         const float vc = v[c], bc = b[c];
         const float *xc = next_x != NULL ? next_x + c * P : NULL;
         float *oc = out + c * P;
-        double partial[STREAM_WIDTH] = {0.0};
-        /* Unaligned head, then whole aligned blocks streamed out, then the tail. */
-        int64_t head = (int64_t)((W - ((uintptr_t)oc / sizeof(float)) % W) % W);
+        double total = 0.0;
+        int64_t p = 0;
+#if VW > 1
+        int64_t head = (int64_t)((VW - ((uintptr_t)oc / sizeof(float)) % VW) % VW);
         head = head < P ? head : P;
-        gate_span(s, vc, bc, oc, xc, next_spatial, partial, 0, head);
-        int64_t p = head;
-#if GATE8
+        gate_span(s, vc, bc, oc, xc, next_spatial, &total, 0, head);
+        p = head;
         const float minus_log2e = -1.44269504088896341f;
-        const __m256 v8 = _mm256_set1_ps(vc * minus_log2e), b8 = _mm256_set1_ps(bc * minus_log2e);
-        __m256d low = _mm256_setzero_pd(), high = _mm256_setzero_pd(); /* lanes 0-3, 4-7 */
-        for (; p + W <= P; p += W) {
-            _mm256_stream_ps(oc + p, gate8(_mm256_fmadd_ps(_mm256_loadu_ps(s + p), v8, b8)));
+        const vfloat vv = V_SET1(vc * minus_log2e), bv = V_SET1(bc * minus_log2e);
+        vfloat part = V_ZERO();
+        int64_t chunk_end = p + CHUNK;
+        for (; p + VW <= P; p += VW) {
+            V_STREAM(oc + p, gate_v(V_FMA(V_LOADU(s + p), vv, bv)));
             if (xc != NULL) {
-                const __m256 xv = _mm256_loadu_ps(xc + p);
-                _mm256_storeu_ps(next_spatial + p,
-                                 _mm256_add_ps(_mm256_loadu_ps(next_spatial + p), xv));
-                low = _mm256_add_pd(low, _mm256_cvtps_pd(_mm256_castps256_ps128(xv)));
-                high = _mm256_add_pd(high, _mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)));
+                const vfloat xv = V_LOADU(xc + p);
+                V_STOREU(next_spatial + p, V_ADD(V_LOADU(next_spatial + p), xv));
+                part = V_ADD(part, xv);
+                if (p + VW >= chunk_end) { /* float partial sums, moved to double per chunk */
+                    total += v_sum(part);
+                    part = V_ZERO();
+                    chunk_end += CHUNK;
+                }
             }
         }
-        double lanes[8];
-        _mm256_storeu_pd(lanes, low);
-        _mm256_storeu_pd(lanes + 4, high);
-        for (int q = 0; q < 8; ++q) partial[q] += lanes[q];
-#endif
-        for (; p + W <= P; p += W) {
-            float block[STREAM_WIDTH] __attribute__((aligned(64)));
+        if (xc != NULL) total += v_sum(part);
+#else
+        /* Portable C in blocks of eight the compiler can vectorise for whatever the target has
+         * (SSE2 on any x86-64, NEON on arm64): the gate's clamps need -fno-trapping-math for
+         * that on targets without masked lanes. Normal stores: C has no streaming ones. */
+        double partial[8] = {0.0};
+        for (; p + 8 <= P; p += 8) {
             if (xc != NULL) {
 #pragma omp simd
-                for (int q = 0; q < W; ++q) { /* the gate loop: it must vectorise */
-                    block[q] = gate(s[p + q], vc, bc);
+                for (int q = 0; q < 8; ++q) { /* the gate loop: it must vectorise */
+                    oc[p + q] = gate(s[p + q], vc, bc);
                     next_spatial[p + q] += xc[p + q];
                     partial[q] += xc[p + q];
                 }
             } else {
 #pragma omp simd
-                for (int q = 0; q < W; ++q) block[q] = gate(s[p + q], vc, bc);
+                for (int q = 0; q < 8; ++q) oc[p + q] = gate(s[p + q], vc, bc);
             }
-            stream_store(oc + p, block);
         }
-        /* The tail's partial index must continue the blocks' lanes: shift it to start at 0. */
-        double tail[STREAM_WIDTH] = {0.0};
-        gate_span(s + p, vc, bc, oc + p, xc != NULL ? xc + p : NULL,
-                  next_x != NULL ? next_spatial + p : NULL, tail, 0, P - p);
-        if (xc != NULL) {
-            double total = 0.0;
-            for (int q = 0; q < W; ++q) total += partial[q] + tail[q];
-            next_totals[c] = total;
-        }
+        for (int q = 0; q < 8; ++q) total += partial[q];
+#endif
+        gate_span(s, vc, bc, oc, xc, next_spatial, &total, p, P);
+        if (xc != NULL) next_totals[c] = total;
     }
-#if STREAM_WIDTH > 1
+#if VW > 1
     _mm_sfence(); /* streamed stores become visible before the caller reads the output */
 #endif
 }
@@ -386,9 +428,11 @@ int soft_attention_samples(const float *x, float *out, int64_t n0, int64_t n1, i
     float *s = buffer + 2 * P, *low = s + P, *rows = low + ho * wo, *weight = rows + ho * W;
     float *h = weight + W, *g = h + hidden, *v = g + C, *mean = v + C, *v2 = mean + C;
     float *b2 = v2 + C;
-#if GATE8
+    (void)b2; /* the portable path has no use for the folded copies */
+#if VW > 1
     /* The grouped loop's aligned loads: x, out, and s and the sums (P-blocks of buffer). */
-    const int grouped = P % 8 == 0 && (uintptr_t)out % 32 == 0 && (uintptr_t)x % 32 == 0;
+    const uintptr_t align = VW * sizeof(float);
+    const int grouped = P % VW == 0 && (uintptr_t)out % align == 0 && (uintptr_t)x % align == 0;
 #endif
     double *channel_totals[2] = {totals, totals + C};
     statistics(x + n0 * C * P, C, P, sums[0], channel_totals[0]);
@@ -399,7 +443,7 @@ int soft_attention_samples(const float *x, float *out, int64_t n0, int64_t n1, i
         channel_vector(channel_totals[now], C, P, hidden, w1, bias1, w2, bias2, mix, mean, h, g,
                        v);
         const float *next_x = n + 1 < n1 ? x + (n + 1) * C * P : NULL;
-#if GATE8
+#if VW > 1
         if (grouped) {
             gate_grouped(s, v, mix_bias, C, P, out + n * C * P, next_x, sums[next],
                          channel_totals[next], v2, b2);
