@@ -13,6 +13,7 @@ from .batchnorm import (
     has_measured_statistics,
     randomize_batchnorm,
 )
+from .deprecation import warn_moved
 from .device import describe_device, pick_device
 from .exercises import check_exercise
 from .images import (
@@ -69,3 +70,15 @@ __all__ = [
     "time_call",
     "trace_shapes",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """HA-CNN's diagram and input batch moved to the ``hacnn`` room; the old names warn."""
+    if name == "draw_hacnn":
+        from ..hacnn.diagram import draw_hacnn as moved
+    elif name == "hacnn_batch":
+        from ..hacnn.inputs import hacnn_batch as moved
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warn_moved(f"tutorial_utils.common.{name}", f"tutorial_utils.hacnn.{name}")
+    return moved
