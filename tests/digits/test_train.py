@@ -32,6 +32,7 @@ from tutorial_utils.digits import (
     make_cluttered_digits,
     run_variant,
     save_checkpoint,
+    train_variant,
     trained_seeds,
 )
 from tutorial_utils.digits.cli import main
@@ -119,6 +120,22 @@ def test_training_is_reproducible_and_learns(tiny_data):
     assert set(first.history) >= {"train_loss", "test_accuracy", "corr_x", "distance"}
     assert first.history["train_loss"][-1] < first.history["train_loss"][0]
     assert set(first.glimpse) >= {"mean_x", "std_y", "corr_y"}
+
+
+def test_run_variant_leaves_the_callers_random_stream_alone(tiny_data):
+    """The weights come from config.seed, and the caller's generator is where it was."""
+    config = TrainConfig(epochs=1, batch_size=48, seed=4)
+    torch.manual_seed(99)
+    torch.rand(2)
+    before = torch.random.get_rng_state()
+    model, _ = run_variant("hard", tiny_data, config, progress=False)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.manual_seed(4)  # the same numbers as seeding the global generator with config.seed
+    again = build_variant("hard")
+    train_variant(again, tiny_data, config, progress=False)
+    expected = again.state_dict()
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=0, msg=name)
 
 
 def test_checkpoint_round_trip(tmp_path, tiny_data):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..common.batchnorm import randomize_batchnorm
+from ..common.seeding import with_seed
 from ..common.table import format_table
 from ..common.timing import time_call
 from ..hacnn.model import HACNN
@@ -65,6 +66,7 @@ class Result:
     flops: float | None = None  # one call of the eager module, counted
 
 
+@with_seed(0, device_argument="device")  # the same weights every run; the caller's stream kept
 def run_workload(
     index: int,
     work: Workload,
@@ -75,7 +77,6 @@ def run_workload(
     use_compile: bool = True,
 ) -> Result:
     """Time floor, eager and optimized side by side, ``rounds`` times interleaved."""
-    torch.manual_seed(0)
     model = randomize_batchnorm(work.build().eval()).to(device)
     x = torch.randn(work.shape, device=device)
     out = torch.empty_like(x)
