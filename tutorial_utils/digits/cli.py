@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .models import CONTROLS, VARIANTS
+from .models import CONTROLS, RENAMED_VARIANTS, VARIANTS
 from .report import format_glimpses, format_results
 from .train import (
     DEFAULT_EPOCHS,
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Train baseline, soft, hard and harmonious DigitNets on cluttered digits.",
+        description="Train global, soft, hard and harmonious DigitNets on cluttered digits.",
     )
     parser.add_argument(
         "--epochs", type=int, default=None, help=f"epochs (default {DEFAULT_EPOCHS})"
@@ -65,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--variants",
         nargs="+",
         default=list(VARIANTS + CONTROLS),
-        choices=VARIANTS + CONTROLS,
-        help="default: the four variants and the controls narrow_baseline and pooled_hard",
+        choices=VARIANTS + CONTROLS + tuple(RENAMED_VARIANTS),
+        help="default: the four variants and the controls narrow_global and pooled_hard "
+        "(the old names baseline and narrow_baseline still work, with a warning)",
     )
     parser.add_argument(
         "--data-seed",

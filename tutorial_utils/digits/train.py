@@ -20,7 +20,7 @@ from ..common.tracing import count_parameters
 from ..common.validation import check_positive_int
 from ..hacnn.hard_attention import theta_to_boxes
 from .data import ClutteredDigits, DigitSplit, make_cluttered_digits
-from .models import VARIANTS, DigitNet, build_variant
+from .models import VARIANTS, DigitNet, build_variant, variant_name
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TRAIN = 6000
@@ -172,6 +172,7 @@ def run_variant(
     The initial weights are those drawn after ``torch.manual_seed(config.seed)``; the caller's
     random stream is left as it was.
     """
+    name = variant_name(name)
     with seeded(config.seed):
         model = build_variant(name)
         start = time.perf_counter()
