@@ -216,6 +216,13 @@ def test_cli_quick_prints_the_table_last_and_repeats(capsys):
     assert [line.split()[:3] for line in first[-2:]] == [line.split()[:3] for line in second[-2:]]
 
 
+def test_cli_takes_an_old_variant_name_and_says_its_new_one(capsys):
+    assert main(["--quick", "--no-progress", "--variants", "baseline"]) == 0
+    captured = capsys.readouterr()
+    assert "variant 'baseline' is now 'global'" in captured.err
+    assert captured.out.strip().splitlines()[-1].split()[0] == "global"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -78,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, default=None, help="save weights and curves here")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    for old in dict.fromkeys(name for name in args.variants if name in RENAMED_VARIANTS):
+        # A command line shows no DeprecationWarning by default: say it once on stderr.
+        print(f"{PROG}: note: variant {old!r} is now {RENAMED_VARIANTS[old]!r}", file=sys.stderr)
+    args.variants = [RENAMED_VARIANTS.get(name, name) for name in args.variants]
     if args.epochs is not None and args.epochs < 1:
         return _fail(f"--epochs must be a positive integer, got {args.epochs}")
     if args.threads < 1:
