@@ -3,8 +3,10 @@
 Quick runs only, never the full training.
 """
 
+import importlib
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -28,10 +30,11 @@ from tutorial_utils.digits import (
     draw_attention,
     format_results,
     glimpse_statistics,
-    load_trained,
+    load_model,
     make_cluttered_digits,
     run_variant,
     save_checkpoint,
+    train_variant,
     trained_seeds,
 )
 from tutorial_utils.digits.cli import main
@@ -75,8 +78,8 @@ def test_attention_records_have_documented_shapes():
 
 def test_matched_baseline_has_about_the_parameters_of_harmonious():
     harmonious = count_parameters(build_variant("harmonious"))
-    baseline = count_parameters(build_variant("baseline"))
-    narrow = count_parameters(build_variant("baseline", matched_baseline=False))
+    baseline = count_parameters(build_variant("global"))
+    narrow = count_parameters(build_variant("global", matched_baseline=False))
     assert abs(baseline - harmonious) / harmonious < 0.05
     assert narrow < baseline / 1.5
 
@@ -121,6 +124,22 @@ def test_training_is_reproducible_and_learns(tiny_data):
     assert set(first.glimpse) >= {"mean_x", "std_y", "corr_y"}
 
 
+def test_run_variant_leaves_the_callers_random_stream_alone(tiny_data):
+    """The weights come from config.seed, and the caller's generator is where it was."""
+    config = TrainConfig(epochs=1, batch_size=48, seed=4)
+    torch.manual_seed(99)
+    torch.rand(2)
+    before = torch.random.get_rng_state()
+    model, _ = run_variant("hard", tiny_data, config, progress=False)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.manual_seed(4)  # the same numbers as seeding the global generator with config.seed
+    again = build_variant("hard")
+    train_variant(again, tiny_data, config, progress=False)
+    expected = again.state_dict()
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=0, msg=name)
+
+
 def test_checkpoint_round_trip(tmp_path, tiny_data):
     config = TrainConfig(epochs=1, batch_size=48)
     model, result = run_variant("hard", tiny_data, config, progress=False)
@@ -129,13 +148,13 @@ def test_checkpoint_round_trip(tmp_path, tiny_data):
     other = build_variant("pooled_hard")
     save_checkpoint({0: ({"hard": model}, [result]), 3: ({"pooled_hard": other}, [])}, path)
     assert trained_seeds(path) == [0, 3]
-    models, histories = load_trained(path)
+    models, histories = load_model(path)
     assert histories["hard"] == result.history
     model.eval()
     x = tiny_data.test.images[:5]
     torch.testing.assert_close(models["hard"](x), model(x))
     with pytest.raises(KeyError, match="no run with seed 1; it holds seed0, seed3"):
-        load_trained(path, seed=1)
+        load_model(path, seed=1)
 
 
 def test_pooled_localiser_ignores_where_the_content_is():
@@ -149,9 +168,9 @@ def test_pooled_localiser_ignores_where_the_content_is():
     torch.testing.assert_close(localiser(moved), localiser(features))
 
 
-def test_controls_are_the_narrow_baseline_and_the_pooled_head():
-    narrow = build_variant("narrow_baseline")
-    assert count_parameters(narrow) == count_parameters(build_variant("baseline", False))
+def test_controls_are_the_narrow_global_network_and_the_pooled_head():
+    narrow = build_variant("narrow_global")
+    assert count_parameters(narrow) == count_parameters(build_variant("global", False))
     pooled = build_variant("pooled_hard")
     assert isinstance(pooled.localiser, PooledLocaliser)
     assert isinstance(build_variant("hard").localiser, SoftArgmaxLocaliser)
@@ -177,24 +196,31 @@ def test_draw_attention_returns_what_it_drew(tiny_data):
     assert drawn["image"].get_cmap().name == "magma"
     torch.testing.assert_close(drawn["box"], torch.tensor([16.0, 16.0, 48.0, 48.0]))
     assert len(ax.patches) == 2  # glimpse box and true digit box
-    drawn = draw_attention(ax, build_variant("baseline"), tiny_data.test, 0)
+    drawn = draw_attention(ax, build_variant("global"), tiny_data.test, 0)
     assert drawn["box"] is None and drawn["soft_map"] is None and drawn["image"] is None
     with pytest.raises(ValueError, match="index"):
-        draw_attention(ax, build_variant("baseline"), tiny_data.test, 48)
+        draw_attention(ax, build_variant("global"), tiny_data.test, 48)
     plt.close(fig)
 
 
 def test_cli_quick_prints_the_table_last_and_repeats(capsys):
-    argv = ["--quick", "--no-progress", "--variants", "baseline", "hard"]
+    argv = ["--quick", "--no-progress", "--variants", "global", "hard"]
     assert main(argv) == 0
     first = capsys.readouterr().out.strip().splitlines()
     assert first[-4].split()[:3] == ["variant", "test", "acc"]
-    assert [line.split()[0] for line in first[-2:]] == ["baseline", "hard"]
+    assert [line.split()[0] for line in first[-2:]] == ["global", "hard"]
     assert any(line.startswith("hard: glimpse centre") for line in first)
     assert main(argv) == 0
     second = capsys.readouterr().out.strip().splitlines()
     # Same seed, same accuracies and parameter counts; only the seconds column may differ.
     assert [line.split()[:3] for line in first[-2:]] == [line.split()[:3] for line in second[-2:]]
+
+
+def test_cli_takes_an_old_variant_name_and_says_its_new_one(capsys):
+    assert main(["--quick", "--no-progress", "--variants", "baseline"]) == 0
+    captured = capsys.readouterr()
+    assert "variant 'baseline' is now 'global'" in captured.err
+    assert captured.out.strip().splitlines()[-1].split()[0] == "global"
 
 
 @pytest.mark.parametrize(
@@ -232,7 +258,7 @@ def test_bad_model_arguments_are_named():
     with pytest.raises(ValueError, match="widths"):
         DigitNet(widths=(8, 16))
     with pytest.raises(ValueError, match="1 channels"):
-        build_variant("baseline")(torch.rand(1, 3, 64, 64))
+        build_variant("global")(torch.rand(1, 3, 64, 64))
 
 
 def test_stored_checkpoint_fits_the_four_variants():
@@ -240,11 +266,46 @@ def test_stored_checkpoint_fits_the_four_variants():
     path = data_file("cluttered_digits_attention.pt")
     assert path.stat().st_size < 1_800_000, "keep the lesson checkpoint small"
     assert trained_seeds(path) == [0, 1]
-    models, histories = load_trained(path, seed=1)
+    models, histories = load_model(path, seed=1)
     assert list(models) == list(VARIANTS + CONTROLS)
     assert isinstance(models["pooled_hard"].localiser, PooledLocaliser)
     for name, model in models.items():
         assert model.variant == name or name in CONTROLS
         assert len(histories[name]["test_accuracy"]) == 10
         assert model(torch.rand(2, 1, 64, 64)).shape == (2, 10)
-    assert "distance" in histories["hard"] and "distance" not in histories["baseline"]
+    assert "distance" in histories["hard"] and "distance" not in histories["global"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("baseline", "global"), ("narrow_baseline", "narrow_global")]
+)
+def test_old_variant_names_warn_and_build_the_renamed_network(old: str, new: str):
+    with pytest.warns(DeprecationWarning, match=rf"'{old}'.*'{new}'"):
+        model = build_variant(old)
+    assert count_parameters(model) == count_parameters(build_variant(new))
+    assert model.variant == "global"
+
+
+def test_an_old_variant_name_runs_under_its_new_name(tiny_data):
+    config = TrainConfig(epochs=1, batch_size=48)
+    with pytest.warns(DeprecationWarning, match="'baseline'"):
+        _, result = run_variant("baseline", tiny_data, config, progress=False)
+    assert result.name == "global"
+
+
+def test_the_stored_checkpoint_is_read_in_the_new_vocabulary():
+    """The shipped file keeps its "baseline" keys; they load, silently, as "global"."""
+    path = data_file("cluttered_digits_attention.pt")
+    assert "baseline" in torch.load(path, map_location="cpu", weights_only=True)["seed0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models, _ = load_model(path)
+    assert "global" in models and "baseline" not in models
+
+
+@pytest.mark.parametrize("module", ["tutorial_utils.digits", "tutorial_utils.digits.weights"])
+def test_load_trained_is_load_models_old_name(module: str):
+    room = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.load_trained.*load_model"):
+        old = room.load_trained
+    assert old is load_model

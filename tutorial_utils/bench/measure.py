@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..common.batchnorm import randomize_batchnorm
+from ..common.seeding import with_seed
 from ..common.table import format_table
 from ..common.timing import time_call
 from ..hacnn.model import HACNN
@@ -70,6 +71,7 @@ class Result:
     goals: list[str] = field(default_factory=list)  # each goal: met or not, and why
 
 
+@with_seed(0, device_argument="device")  # the same weights every run; the caller's stream kept
 def run_workload(
     index: int,
     work: Workload,
@@ -80,7 +82,6 @@ def run_workload(
     use_compile: bool = True,
 ) -> Result:
     """Time floor, eager and optimized side by side, ``rounds`` times interleaved."""
-    torch.manual_seed(0)
     model = randomize_batchnorm(work.build().eval()).to(device)
     x = torch.randn(work.shape, device=device)
     out = torch.empty_like(x)

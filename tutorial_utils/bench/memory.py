@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from ..common.batchnorm import randomize_batchnorm
+from ..common.seeding import with_seed
 from ..infer.optimize import optimize_for_inference
 from .workloads import workloads
 
@@ -78,13 +79,13 @@ def check_candidate(candidate: str) -> None:
         raise ValueError(f"candidate must be one of {CANDIDATES}, got {candidate!r}")
 
 
+@with_seed(0)  # the same weights and input every run; the caller's random stream is kept
 def cold_call_memory(workload_index: int, candidate: str, quick: bool) -> int:
     """Build one candidate and its input here, return the RSS growth of its first call.
 
     Run it in a fresh process (``memory_in_fresh_process``) for a cold measurement.
     """
     check_candidate(candidate)
-    torch.manual_seed(0)
     work = workloads(quick)[workload_index]
     module = work.build().eval()
     randomize_batchnorm(module)

@@ -17,14 +17,16 @@ import time
 import torch
 
 from ..common.batchnorm import randomize_batchnorm
+from ..common.seeding import with_seed
 from ..infer.optimize import optimize_for_inference
 from .workloads import workloads
 
 
+@with_seed(0)
 def startup_phases(workload_index: int, quick: bool) -> dict[str, object]:
     """Seconds of each phase in this process: build, optimize (load or compile), first call."""
     start = time.perf_counter()
-    torch.manual_seed(0)  # the same weights as the parent's workload: the same cache key
+    # Seeded by with_seed: the same weights as the parent's workload, so the same cache key.
     work = workloads(quick)[workload_index]
     model = randomize_batchnorm(work.build().eval())
     x = torch.randn(work.shape)

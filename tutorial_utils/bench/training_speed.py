@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from ..common.key_value import parse_key_value
+from ..common.seeding import with_seed
 from ..hacnn.model import HACNN
 from .allocator import TUNED_ALLOCATOR
 
@@ -44,6 +45,7 @@ MODES = ("eager", "channels_last", "compile")
 ALLOCATORS = {"default": {}, "tuned": TUNED_ALLOCATOR}
 
 
+@with_seed(0)  # the same weights and batch every run; the caller's random stream is kept
 def measure(
     width: str = "quarter",
     mode: str = "eager",
@@ -74,7 +76,6 @@ def measure(
         )
     if threads is not None:
         torch.set_num_threads(threads)
-    torch.manual_seed(0)
     model = HACNN(num_classes, nchannels=WIDTHS[width]).train()
     images = torch.randn(batch, 3, *size)
     labels = torch.randint(num_classes, (batch,))

@@ -3,7 +3,9 @@
 Input checks (validation), device choice (device), honest timing (timing), shape tracing and
 parameter counts (tracing), text tables (table), the bundled photographs and data folder
 (images), ``KEY=VALUE`` command-line words (key_value), maps over images (plotting), BatchNorm
-statistics (batchnorm), exercise checks (exercises) and one silenced torch notice (quiet).
+statistics (batchnorm), exercise checks (exercises), one silenced torch notice (quiet),
+seeded work that leaves the caller's random stream alone (seeding) and old names kept for a
+release with a warning (deprecation).
 Nothing here knows HA-CNN: its diagram and its input batch live in the ``hacnn`` room.
 """
 
@@ -13,6 +15,7 @@ from .batchnorm import (
     has_measured_statistics,
     randomize_batchnorm,
 )
+from .deprecation import warn_moved
 from .device import describe_device, pick_device
 from .exercises import check_exercise
 from .images import (
@@ -28,6 +31,7 @@ from .images import (
 from .key_value import parse_key_value
 from .plotting import draw_boxes, overlay_map, plot_map_grid, show_image
 from .quiet import quiet_cpp_extension_notice
+from .seeding import seeded, with_seed
 from .table import format_table
 from .timing import Timing, time_call
 from .tracing import TraceRow, count_parameters, format_trace, print_shapes, trace_shapes
@@ -65,7 +69,21 @@ __all__ = [
     "randomize_batchnorm",
     "resize_image",
     "sample_image_names",
+    "seeded",
     "show_image",
     "time_call",
     "trace_shapes",
+    "with_seed",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """HA-CNN's diagram and input batch moved to the ``hacnn`` room; the old names warn."""
+    if name == "draw_hacnn":
+        from ..hacnn.diagram import draw_hacnn as moved
+    elif name == "hacnn_batch":
+        from ..hacnn.inputs import hacnn_batch as moved
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warn_moved(f"tutorial_utils.common.{name}", f"tutorial_utils.hacnn.{name}")
+    return moved

@@ -95,3 +95,14 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
     return (images.float() - mean) / std
+
+
+def __getattr__(name: str) -> object:
+    """``hacnn_batch`` moved to ``tutorial_utils.hacnn``; the old name warns."""
+    if name != "hacnn_batch":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..hacnn.inputs import hacnn_batch
+    from .deprecation import warn_moved
+
+    warn_moved("tutorial_utils.common.images.hacnn_batch", "tutorial_utils.hacnn.hacnn_batch")
+    return hacnn_batch

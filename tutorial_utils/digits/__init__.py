@@ -1,8 +1,9 @@
 """The digits room (lesson 08): does attention help? A training experiment on cluttered digits.
 
 data (cluttered canvases from scikit-learn's bundled digits) -> models (one small CNN in four
-variants: baseline, soft, hard, harmonious) -> train (one budget for all, evaluation, where
-the glimpses went) -> weights (the trained models in one file) and report (tables, figures).
+variants: global, soft, hard, harmonious, the words ``reid`` uses) -> train (one budget for
+all, evaluation, where the glimpses went) -> weights (the trained models in one file, read with
+``load_model``) and report (tables, figures).
 ``python -m tutorial_utils.digits`` runs it all (``cli``). This room imports the reference
 model and the shared room.
 """
@@ -17,12 +18,14 @@ from .data import (
 )
 from .models import (
     CONTROLS,
+    RENAMED_VARIANTS,
     VARIANTS,
     DigitNet,
     PooledLocaliser,
     SmallStream,
     SoftArgmaxLocaliser,
     build_variant,
+    variant_name,
 )
 from .report import draw_attention, format_glimpses, format_results
 from .train import (
@@ -35,13 +38,14 @@ from .train import (
     set_determinism,
     train_variant,
 )
-from .weights import load_trained, save_checkpoint, trained_seeds
+from .weights import load_model, save_checkpoint, trained_seeds
 
 __all__ = [
     "CONTROLS",
     "PooledLocaliser",
     "trained_seeds",
     "NUM_CLASSES",
+    "RENAMED_VARIANTS",
     "VARIANTS",
     "ClutteredDigits",
     "DigitNet",
@@ -56,7 +60,7 @@ __all__ = [
     "format_glimpses",
     "format_results",
     "glimpse_statistics",
-    "load_trained",
+    "load_model",
     "load_upscaled_digits",
     "make_cluttered_digits",
     "run_experiment",
@@ -65,4 +69,15 @@ __all__ = [
     "set_determinism",
     "split_sources",
     "train_variant",
+    "variant_name",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``load_trained`` is ``load_model``'s old name, kept for one release with a warning."""
+    if name != "load_trained":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..common.deprecation import warn_moved
+
+    warn_moved("tutorial_utils.digits.load_trained", "tutorial_utils.digits.load_model")
+    return load_model

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .models import CONTROLS, VARIANTS
+from .models import CONTROLS, RENAMED_VARIANTS, VARIANTS
 from .report import format_glimpses, format_results
 from .train import (
     DEFAULT_EPOCHS,
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Train baseline, soft, hard and harmonious DigitNets on cluttered digits.",
+        description="Train global, soft, hard and harmonious DigitNets on cluttered digits.",
     )
     parser.add_argument(
         "--epochs", type=int, default=None, help=f"epochs (default {DEFAULT_EPOCHS})"
@@ -65,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--variants",
         nargs="+",
         default=list(VARIANTS + CONTROLS),
-        choices=VARIANTS + CONTROLS,
-        help="default: the four variants and the controls narrow_baseline and pooled_hard",
+        choices=VARIANTS + CONTROLS + tuple(RENAMED_VARIANTS),
+        help="default: the four variants and the controls narrow_global and pooled_hard "
+        "(the old names baseline and narrow_baseline still work, with a warning)",
     )
     parser.add_argument(
         "--data-seed",
@@ -77,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, default=None, help="save weights and curves here")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    for old in dict.fromkeys(name for name in args.variants if name in RENAMED_VARIANTS):
+        # A command line shows no DeprecationWarning by default: say it once on stderr.
+        print(f"{PROG}: note: variant {old!r} is now {RENAMED_VARIANTS[old]!r}", file=sys.stderr)
+    args.variants = [RENAMED_VARIANTS.get(name, name) for name in args.variants]
     if args.epochs is not None and args.epochs < 1:
         return _fail(f"--epochs must be a positive integer, got {args.epochs}")
     if args.threads < 1:

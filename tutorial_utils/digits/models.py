@@ -2,9 +2,10 @@
 
 Every variant takes the full canvas (N, 1, S, S) and returns class logits (N, 10).
 
-* baseline: a *global stream* that sees the canvas downsampled ``downsample`` times
-  (a 64x64 canvas becomes 16x16; a 24-pixel digit shrinks to 6 pixels, below the 8x8
-  resolution it was drawn at, so detail is lost). Three ConvBlocks, global average pool.
+* global: a *global stream* alone, no attention (the word ``reid`` uses; "baseline" before).
+  It sees the canvas downsampled ``downsample`` times (a 64x64 canvas becomes 16x16; a 24-pixel
+  digit shrinks to 6 pixels, below the 8x8 resolution it was drawn at, so detail is lost).
+  Three ConvBlocks, global average pool.
 * soft: the same global stream with ``SoftAttention`` gating its middle feature map
   (``x * soft_map``, as HA-CNN does after each stage).
 * hard: the global stream plus a *glimpse stream*: a localisation head on the middle feature
@@ -28,17 +29,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..common.deprecation import warn_moved
 from ..common.validation import check_feature_map, check_positive_int
 from ..hacnn.blocks import ConvBlock
 from ..hacnn.hard_attention import crop_region, region_theta
 from ..hacnn.soft_attention import SoftAttention
 from .data import NUM_CLASSES
 
-VARIANTS = ("baseline", "soft", "hard", "harmonious")
-# Two controls that answer "why?" questions about the four: the baseline at the attention
+# The vocabulary of reid's variants: "global" is the network without attention.
+VARIANTS = ("global", "soft", "hard", "harmonious")
+# Two controls that answer "why?" questions about the four: the global network at the attention
 # variants' own widths (is a soft model's loss due to fewer parameters?), and the hard variant
 # with HA-CNN's pooled localisation head instead of the soft argmax (does the head matter?).
-CONTROLS = ("narrow_baseline", "pooled_hard")
+CONTROLS = ("narrow_global", "pooled_hard")
+# Old names, accepted with a DeprecationWarning for one release (and read silently from
+# checkpoints written with them, such as the shipped one).
+RENAMED_VARIANTS = {"baseline": "global", "narrow_baseline": "narrow_global"}
 LOCALISERS = ("soft_argmax", "pooled")
 
 
@@ -175,7 +181,7 @@ class DigitNet(nn.Module):
 
     @property
     def variant(self) -> str:
-        return {(False, False): "baseline", (True, False): "soft", (False, True): "hard"}.get(
+        return {(False, False): "global", (True, False): "soft", (False, True): "hard"}.get(
             (self.use_soft, self.use_hard), "harmonious"
         )
 
@@ -200,18 +206,29 @@ class DigitNet(nn.Module):
         return self.classifier(torch.cat(feats, dim=1))
 
 
-def build_variant(name: str, matched_baseline: bool = True) -> DigitNet:
-    """The four variants and the two controls. With ``matched_baseline`` the baseline is
-    widened to about the parameter count of the harmonious model, so extra parameters cannot
-    explain a win; "narrow_baseline" is the baseline at the other variants' widths, and
-    "pooled_hard" the hard variant with HA-CNN's pooled localisation head."""
+def variant_name(name: str) -> str:
+    """``name`` in today's vocabulary (VARIANTS + CONTROLS); an old name warns and gives its
+    new one, an unknown one is a ValueError naming the choices."""
+    if name in RENAMED_VARIANTS:
+        new = RENAMED_VARIANTS[name]
+        warn_moved(f"the digits variant name {name!r}", repr(new))
+        return new
     if name not in VARIANTS + CONTROLS:
         choices = ", ".join(VARIANTS + CONTROLS)
         raise ValueError(f"unknown variant {name!r}; expected one of {choices}")
-    if name == "narrow_baseline":
+    return name
+
+
+def build_variant(name: str, matched_baseline: bool = True) -> DigitNet:
+    """The four variants and the two controls. With ``matched_baseline`` the global network is
+    widened to about the parameter count of the harmonious model, so extra parameters cannot
+    explain a win; "narrow_global" is the global network at the other variants' widths, and
+    "pooled_hard" the hard variant with HA-CNN's pooled localisation head."""
+    name = variant_name(name)
+    if name == "narrow_global":
         return DigitNet()
     if name == "pooled_hard":
         return DigitNet(hard=True, localiser="pooled")
-    if name == "baseline":
+    if name == "global":
         return DigitNet(widths=(20, 36, 64) if matched_baseline else (12, 24, 48))
     return DigitNet(soft=name in ("soft", "harmonious"), hard=name in ("hard", "harmonious"))

@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..common.seeding import seeded
 from ..common.tracing import count_parameters
 from ..common.validation import check_positive_int
 from ..hacnn.hard_attention import theta_to_boxes
 from .data import ClutteredDigits, DigitSplit, make_cluttered_digits
-from .models import VARIANTS, DigitNet, build_variant
+from .models import VARIANTS, DigitNet, build_variant, variant_name
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TRAIN = 6000
@@ -166,12 +167,17 @@ def train_variant(
 def run_variant(
     name: str, data: ClutteredDigits, config: TrainConfig, progress: bool = True
 ) -> tuple[DigitNet, RunResult]:
-    """Build variant ``name`` from ``config.seed`` and train it; returns (model, result)."""
-    torch.manual_seed(config.seed)
-    model = build_variant(name)
-    start = time.perf_counter()
-    history = train_variant(model, data, config, progress=progress, desc=f"{name:>10}")
-    seconds = time.perf_counter() - start
+    """Build variant ``name`` from ``config.seed`` and train it; returns (model, result).
+
+    The initial weights are those drawn after ``torch.manual_seed(config.seed)``; the caller's
+    random stream is left as it was.
+    """
+    name = variant_name(name)
+    with seeded(config.seed):
+        model = build_variant(name)
+        start = time.perf_counter()
+        history = train_variant(model, data, config, progress=progress, desc=f"{name:>10}")
+        seconds = time.perf_counter() - start
     final = evaluate(model, data.test)
     glimpse = {k: v for k, v in final.items() if k not in ("accuracy", "loss")}
     result = RunResult(name, final["accuracy"], count_parameters(model), seconds, history, glimpse)

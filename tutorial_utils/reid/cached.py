@@ -127,3 +127,21 @@ def relabel(pids: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Training ids -> consecutive class indices 0..K-1; returns (labels (N,), K)."""
     unique, labels = torch.unique(pids, sorted=True, return_inverse=True)
     return labels, int(unique.numel())
+
+
+# Old names kept for one release: ImageNet normalisation is common.normalize now.
+_MOVED_TO_COMMON = {"normalise": "normalize", "IMAGENET_MEAN": "IMAGENET_MEAN",
+                    "IMAGENET_STD": "IMAGENET_STD"}  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    """``normalise`` and the ImageNet statistics moved to ``tutorial_utils.common``; they warn."""
+    if name not in _MOVED_TO_COMMON:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..common import images
+    from ..common.deprecation import warn_moved
+
+    new = _MOVED_TO_COMMON[name]
+    where = "tutorial_utils.common" if new == "normalize" else "tutorial_utils.common.images"
+    warn_moved(f"tutorial_utils.reid.cached.{name}", f"{where}.{new}")
+    return getattr(images, new)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..common.images import IMAGENET_MEAN, IMAGENET_STD
+from ..common.seeding import seeded
 from ..hacnn.checkpoint import load_checkpoint, read_checkpoint_file
 from ..hacnn.model import HACNN
 from .variants import build_model, check_variant
@@ -167,8 +168,7 @@ def initial_model(path: str | Path, seed: int = 0, device: str | torch.device = 
     The global random generator is left as it was: the weights are drawn under a forked one.
     """
     arch = read_architecture(path)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):  # torch.manual_seed(seed)'s draws, on a forked CPU generator
         model = _build(arch)
     return model.to(device).eval()
 

@@ -357,3 +357,27 @@ __all__ = [
     "Identity",
     "SyntheticPedestrians",
 ]
+
+
+# Old names kept for one release: the figure, the probe and one record moved to their own files.
+_MOVED = {
+    "show_pedestrians": "pedestrian_figure",
+    "PART_COLOURS": "pedestrian_figure",
+    "time_generation": "difficulty",
+    "fixed_descriptors": "difficulty",
+    "difficulty_probe": "difficulty",
+    "Rendered": "rendering",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved out of this module to ``_MOVED[name]``, with a DeprecationWarning."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    from ..common.deprecation import warn_moved
+
+    new = f"tutorial_utils.reid.{_MOVED[name]}"
+    warn_moved(f"tutorial_utils.reid.synthetic.{name}", f"{new}.{name}")
+    return getattr(importlib.import_module(new), name)
