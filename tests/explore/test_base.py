@@ -84,7 +84,7 @@ def _rng_untouched(call) -> None:
 def test_seeded_draws_from_the_seed_and_restores_the_global_rng():
     import torch
 
-    from tutorial_utils.explore.base import seeded
+    from tutorial_utils.common.seeding import seeded
 
     torch.manual_seed(7)
     reference = torch.rand(3)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 import matplotlib.pyplot as plt
@@ -32,7 +31,6 @@ __all__ = [
     "check_stage",
     "prepare_figure",
     "remembered",
-    "seeded",
 ]
 
 
@@ -57,19 +55,6 @@ def prepare_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
         fig = plt.figure(figsize=figsize)
     fig.clear()
     return fig
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Draw with ``torch.manual_seed(seed)`` inside, and leave the global CPU RNG as it was.
-
-    Modules draw their initial weights from the global generator, so an explorer that builds
-    one seeds it; forking keeps a lesson's own random numbers the same whether or not an
-    explorer ran in between.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 T = TypeVar("T")

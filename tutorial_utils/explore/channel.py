@@ -24,11 +24,12 @@ from matplotlib.figure import Figure
 from ..common.batchnorm import calibrate_batchnorm
 from ..common.images import normalize, sample_image_names
 from ..common.plotting import show_image
+from ..common.seeding import seeded
 from ..common.validation import check_bool, check_positive_int
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import ChannelAttention
-from .base import STAGES, check_sample_name, check_stage, prepare_figure, remembered, seeded
+from .base import STAGES, check_sample_name, check_stage, prepare_figure, remembered
 from .spatial import check_input_name, explorer_inputs, pick_network
 
 REDUCTION_RATES = (1, 2, 4, 8, 16, 32, 64)  # all divide HA-CNN's 128, 256 and 384 channels

@@ -11,9 +11,10 @@ from matplotlib.figure import Figure
 
 from ..common.images import crop_to_aspect, load_sample_image, normalize, resize_image
 from ..common.plotting import show_image
+from ..common.seeding import seeded
 from ..common.validation import check_int, check_positive_int
 from ..hacnn.blocks import ConvBlock
-from .base import prepare_figure, seeded
+from .base import prepare_figure
 
 EXPLORER_SIZE = (96, 96)  # (H, W) the photo is resized to, so sizes are easy to check by hand
 SHOWN_CHANNELS = 3  # output channels drawn next to the photo

@@ -7,12 +7,13 @@ from matplotlib.figure import Figure
 
 from ..common.images import normalize
 from ..common.plotting import overlay_map
+from ..common.seeding import seeded
 from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
-from .base import check_alpha, check_stage, prepare_figure, seeded
+from .base import check_alpha, check_stage, prepare_figure
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 NETWORKS = ("trained", "initial")  # the shipped HA-CNN and the same network at initialisation

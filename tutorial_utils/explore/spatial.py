@@ -23,10 +23,11 @@ from matplotlib.figure import Figure
 from ..common.batchnorm import calibrate_batchnorm, has_measured_statistics
 from ..common.images import normalize, sample_image_names
 from ..common.plotting import overlay_map, show_image
+from ..common.seeding import seeded
 from ..common.validation import check_bool, check_int
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure, remembered, seeded
+from .base import STAGES, check_alpha, check_stage, prepare_figure, remembered
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
