@@ -173,9 +173,8 @@ static inline vfloat gate_v(vfloat u) {
  * G channel totals. P must be a multiple of VW and the rows aligned to VW floats. v2, b2: the
  * channels' v and b times -log2(e).
  * Normal stores, not streaming ones: with four rows written side by side by each of two
- * threads, this loop ran at 2.0-2.5x the copy floor with streaming stores and 1.1-1.4x with
- * normal ones on an AMD Zen 3 ((32, 16, 256, 128) input, 8 lanes); streaming whole 64-byte
- * lines, two stores back to back, still gave 1.3-2.0x. */
+ * threads, streaming stores made this loop slower than its arithmetic and its memory traffic
+ * added together (docs/performance.md, "Normal stores and a separable crop", has the figures). */
 static inline void gate_group(const int G, const float *s, const float *v2, const float *b2,
                               int64_t c0, int64_t P, float *out, const float *x,
                               float *spatial, double *totals) {
