@@ -31,7 +31,8 @@ def _data(rank: int):
     return cache_split(TinyPedestrians("train", seed=rank, num_ids=4, per_id=4))
 
 
-def _worker(rank: int, world_size: int, port: int, folder: str) -> None:
+def _join(rank: int, world_size: int, port: int) -> None:
+    """Describe this process to torch.distributed as torchrun would, one thread per rank."""
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -40,6 +41,10 @@ def _worker(rank: int, world_size: int, port: int, folder: str) -> None:
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
+
+
+def _worker(rank: int, world_size: int, port: int, folder: str) -> None:
+    _join(rank, world_size, port)
     try:
         result = train(_config(Path(folder) / "ddp.pt"), train_set=_data(rank))
         torch.save(result.model.state_dict(), Path(folder) / f"rank{rank}.pt")
@@ -83,14 +88,7 @@ def _resume_worker(rank: int, world_size: int, port: int, folder: str) -> None:
 
     from tutorial_utils.reid.training import TrainingStopped, resume_config
 
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world_size),
-        LOCAL_RANK=str(rank),
-    )
-    torch.set_num_threads(1)
+    _join(rank, world_size, port)
     data = _data(0)  # the same images on both ranks, as under torchrun
     try:
         whole = train(_two_epochs(Path(folder) / "whole.pt"), train_set=data).model
