@@ -259,10 +259,17 @@ class HACNN(nn.Module):
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a clear error unless ``x`` is a float (N, 3, H, W) batch of ``input_size``,
-        of the weights' dtype, and (in train mode) of at least 2 images."""
+        of the weights' dtype, and (while any BatchNorm trains) of at least 2 images."""
         check_hacnn_input(x, input_size=self.input_size)
         check_dtype(x, self.conv.conv.weight.dtype, where="HACNN")
-        if self.training and x.shape[0] < 2:
+        # Train mode with frozen BatchNorm (Grad-CAM's classifier mode) takes one image.
+        if (
+            x.shape[0] < 2
+            and self.training
+            and any(
+                m.training for m in self.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)
+            )
+        ):
             raise ValueError(
                 f"HACNN in train mode needs a batch of at least 2 images (BatchNorm normalises "
                 f"1 x 1 maps over the batch), got a batch of {x.shape[0]}; call model.eval() "

@@ -38,7 +38,7 @@ class ChannelAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.in_channels, where="ChannelAttention")
         check_dtype(x, self.conv1.conv.weight.dtype, where="ChannelAttention")
-        if self.training and x.shape[0] == 1:
+        if x.shape[0] == 1 and self.conv1.bn.training:
             # BatchNorm on the (1, C, 1, 1) squeezed map has one value per channel: no spread.
             raise ValueError(
                 "ChannelAttention in train mode needs a batch of at least 2 (its BatchNorm "
