@@ -83,6 +83,7 @@ DATASET_VERSION = 1
 SPLITS = ("train", "query", "gallery")
 MIN_HEIGHT, MIN_WIDTH = 32, 16
 PASSERS_BY = 64
+DISTRACTOR_LOOKS = ("passers_by", "identities")
 TRAIN, TEST = 0, 1  # the two groups of identities
 # Presets of the knobs that make re-identification hard. "hard" is the default drawing; see
 # docs/reid.md for how each changes what colour features alone can do.
@@ -113,6 +114,9 @@ class SyntheticPedestrians(Dataset):
             "medium" (0.5, 0.35, 0.15, 0.3) or "easy" (all 0).
         occlusion: probability that an image has an occluder.
         distractors: probability that an image has other people at its edges.
+        distractor_looks: who those people are: "passers_by" (the default, a fixed crowd
+            that is no identity of the set) or "identities" (other identities of the same
+            split, so the background holds the clothes of people the model must tell apart).
         misalignment: scale of the box's misalignment (0 = always centred, 1 = the default ranges).
         camera_variation: how different the cameras are (0 = all neutral and sharp, 1 = the
             default colour casts, brightness, contrast, blur and noise).
@@ -149,6 +153,7 @@ class SyntheticPedestrians(Dataset):
         difficulty: str = "hard",
         occlusion: float | None = None,
         distractors: float | None = None,
+        distractor_looks: str = "passers_by",
         misalignment: float = 1.0,
         camera_variation: float | None = None,
         near_twins: float | None = None,
@@ -195,6 +200,10 @@ class SyntheticPedestrians(Dataset):
         _check_probability("occlusion", occlusion)
         _check_probability("distractors", distractors)
         _check_probability("near_twins", near_twins)
+        if distractor_looks not in DISTRACTOR_LOOKS:
+            raise ValueError(
+                f"distractor_looks must be one of {DISTRACTOR_LOOKS}, got {distractor_looks!r}"
+            )
         if not 0.0 <= float(camera_variation) <= 1.0:
             raise ValueError(f"camera_variation must be in [0, 1], got {camera_variation!r}")
         if not 0.0 <= float(misalignment) <= 1.0:
@@ -212,6 +221,7 @@ class SyntheticPedestrians(Dataset):
             "width": width,
             "occlusion": occlusion,
             "distractors": distractors,
+            "distractor_looks": distractor_looks,
             "misalignment": misalignment,
             "camera_variation": camera_variation,
             "near_twins": near_twins,
@@ -242,12 +252,15 @@ class SyntheticPedestrians(Dataset):
         occluded = torch.empty(n, dtype=torch.bool)
         for i, (identity, image_number, camid) in enumerate(chosen):
             rng = np.random.default_rng([seed, 10 + group, identity, image_number])
+            others = passers_by
+            if distractor_looks == "identities":  # everyone of the split but the person
+                others = [other.look for k, other in enumerate(identities) if k != identity]
             drawn = render_image(
                 rng,
                 identities[identity].look,
                 self.cameras[camid],
                 self.size,
-                passers_by,
+                others,
                 occlusion=occlusion,
                 distractors=distractors,
                 misalignment=misalignment,

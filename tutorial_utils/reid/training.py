@@ -54,7 +54,8 @@ from ..common.validation import check_int
 from .cached import CachedSplit, load_split, relabel
 from .checkpoints import atomic_write, read_checkpoint, save_checkpoint, unwrap
 from .data_options import check_data_options
-from .variants import GATES, build_model, check_variant, parameter_count
+from .supervision import captured_attention, mask_loss, stripe_loss, stripe_targets
+from .variants import GATES, build_model, check_variant, gate_range, parameter_count, variant_spec
 
 SCHEDULES = ("step", "onecycle")
 # Settings that may change when a run is resumed: where it writes and how it runs, not what
@@ -99,6 +100,11 @@ class TrainConfig:
     threads: int | None = None
     channels_last: bool = False
     progress: bool = True
+
+    def dataset_options(self) -> dict[str, Any]:
+        """The data options the run uses: the variant's own (``confusing_backgrounds``), then
+        ``data_options``, which win where both set a key."""
+        return {**variant_spec(self.variant).data_options, **self.data_options}
 
     def check(self) -> None:
         check_variant(self.variant)
@@ -273,6 +279,7 @@ class Run:
     log: dict[str, Any]
     log_path: Path
     data_given: bool = False  # a data set passed in, not the one config names
+    teaching: bool = False  # the variant adds a teaching loss (``supervision``)
     first_epoch: int = 0  # epochs finished before this process started (resume)
     last_saved: Path | None = None  # the checkpoint of the last finished epoch
     seconds_before: float = 0.0  # training time of earlier processes (resume)
@@ -314,10 +321,17 @@ class StopRequest:
 
 
 def setup(
-    config: TrainConfig, train_set: CachedSplit | None = None, resume: str | Path | None = None
+    config: TrainConfig,
+    train_set: CachedSplit | None = None,
+    resume: str | Path | None = None,
+    data_from_config: bool = False,
 ) -> Run:
     """Check ``config``, join the process group, load the data, build model and optimizer;
-    with ``resume``, restore them (and the random states) from that checkpoint."""
+    with ``resume``, restore them (and the random states) from that checkpoint.
+
+    ``data_from_config``: ``train_set`` is the training split ``config`` names, drawn once by
+    a caller that trains many runs on it; the checkpoint then records that data, as if the
+    run had drawn it itself."""
     config.check()
     saved = None
     if resume is not None:
@@ -339,7 +353,13 @@ def setup(
             "train",
             root=config.root,
             seed=config.data_seed,
-            options=config.data_options,
+            options=config.dataset_options(),
+        )
+    spec = variant_spec(config.variant)
+    if (spec.mask_loss or spec.stripe_loss) and not data.has_ground_truth:
+        raise ValueError(
+            f"variant {config.variant!r} is taught from the person masks and part boxes; the "
+            f"training data ({config.dataset}) has none: use the synthetic pedestrians"
         )
     labels, num_classes = relabel(data.pids)
     if len(data) < config.batch_size * ctx.world_size:
@@ -394,7 +414,9 @@ def setup(
         "world_size": ctx.world_size,
         "num_train_images": len(data),
         "data_fingerprint": fingerprint,
-        "dataset_version": _dataset_version(config.dataset) if train_set is None else None,
+        "dataset_version": (
+            _dataset_version(config.dataset) if train_set is None or data_from_config else None
+        ),
         "num_classes": num_classes,
         "parameters": parameter_count(model),
         "parameters_with_classifiers": sum(p.numel() for p in model.parameters()),
@@ -402,8 +424,10 @@ def setup(
     }
     run = Run(
         config, device, ctx, data, labels, num_classes, model, net, optimizer, scheduler,
-        sampler, memory_format, flip_rng, log, log_path, data_given=train_set is not None,
+        sampler, memory_format, flip_rng, log, log_path,
+        data_given=train_set is not None and not data_from_config,
     )  # fmt: skip
+    run.teaching = bool(spec.mask_loss or spec.stripe_loss)
     if saved is not None:
         training = saved["training"]
         optimizer.load_state_dict(training["optimizer"])
@@ -447,12 +471,17 @@ def train_epoch(
     )
     for step, index in enumerate(bar):
         images = run.data.images[index].float()
+        flip = torch.zeros(len(index), dtype=torch.bool)
         if config.flip:  # horizontal flip: a person seen from the other side is the same person
             flip = torch.rand(len(index), generator=run.flip_rng) < 0.5
             images[flip] = images[flip].flip(-1)
         x = normalize(images.to(device)).contiguous(memory_format=run.memory_format)
         y = run.labels[index].to(device)
-        loss, logits = loss_and_logits(run.net(x), y, config.label_smoothing)
+        with captured_attention(run.model) as attention:
+            outputs = run.net(x)
+        loss, logits = loss_and_logits(outputs, y, config.label_smoothing)
+        if run.teaching:
+            loss = loss + teaching_loss(run, index, flip, attention)
         loss_value = loss.item()
         flags = torch.tensor(
             [not math.isfinite(loss_value), stop is not None and stop.signum is not None],
@@ -499,6 +528,34 @@ def train_epoch(
         "seconds": seconds,
         "images_per_s": totals[2].item() / seconds,
     }
+
+
+def teaching_loss(
+    run: Run, index: torch.Tensor, flip: torch.Tensor, attention: Any
+) -> torch.Tensor:
+    """The taught variants' extra loss for one batch (see ``supervision``): the masks and
+    stripe targets of the images at ``index``, flipped where the images were."""
+    spec = variant_spec(run.config.variant)
+    loss = torch.zeros((), device=run.device)
+    if spec.mask_loss:
+        masks = run.data.masks[index].clone()
+        masks[flip] = masks[flip].flip(-1)
+        value_range = gate_range(run.config.variant, run.config.gate)
+        loss = loss + spec.mask_loss * mask_loss(attention.soft, masks.to(run.device), value_range)
+    if spec.stripe_loss:
+        parts = run.data.parts[index].clone()
+        offsets = run.data.offsets[index].clone()
+        width = run.data.images.shape[-1]
+        # A mirrored image mirrors the boxes and the horizontal offset.
+        parts[flip] = torch.stack(
+            [width - parts[flip][..., 2], parts[flip][..., 1], width - parts[flip][..., 0],
+             parts[flip][..., 3]], dim=-1,
+        )  # fmt: skip
+        offsets[flip, 0] = -offsets[flip, 0]
+        num_regions = attention.translations[0].shape[1]
+        targets = stripe_targets(parts, offsets, run.data.images.shape[-2], num_regions)
+        loss = loss + spec.stripe_loss * stripe_loss(attention.translations, targets.to(run.device))
+    return loss
 
 
 def _kept(run: Run, epoch: int) -> str:
@@ -577,6 +634,7 @@ def train(
     *,
     resume: str | Path | None = None,
     callback: Callable[[int, int], None] | None = None,
+    data_from_config: bool = False,
 ) -> TrainResult:
     """Train as ``config`` says; rank 0 writes the checkpoint and the JSON log after every epoch.
 
@@ -584,10 +642,11 @@ def train(
     checkpoint this function wrote; training continues after its last finished epoch and
     ends with the weights an uninterrupted run would have (``config`` must match the run's
     settings except ``RUNTIME_SETTINGS``; see ``resume_config``). ``callback(epoch, step)``
-    runs after every update. Raises TrainingStopped on SIGTERM / SIGINT and TrainingDiverged
-    on a non-finite loss; either way the last finished epoch's checkpoint stays on disk.
+    runs after every update; ``data_from_config``: see ``setup``. Raises TrainingStopped on
+    SIGTERM / SIGINT and TrainingDiverged on a non-finite loss; either way the last finished
+    epoch's checkpoint stays on disk.
     """
-    run = setup(config, train_set, resume)
+    run = setup(config, train_set, resume, data_from_config)
     with StopRequest().installed() as stop:
         for epoch in range(run.first_epoch, config.epochs):
             save_epoch(run, train_epoch(run, epoch, stop, callback))
@@ -685,7 +744,7 @@ def _data_record(run: Run) -> dict[str, Any] | None:
         "dataset": config.dataset,
         "root": config.root,
         "data_seed": config.data_seed,
-        "data_options": dict(config.data_options),
+        "data_options": config.dataset_options(),
     }
 
 

@@ -1,4 +1,4 @@
-"""The four models of HA-CNN's ablation, built from ``tutorial_utils.HACNN`` without changing it.
+"""HA-CNN's ablation and the attention experiments, built from ``tutorial_utils.HACNN`` unchanged.
 
 | variant      | soft attention | local branch (hard attention) |
 |--------------|----------------|-------------------------------|
@@ -16,9 +16,19 @@ so the stage output ``x * soft_map`` is ``x``. "No local branch" is ``learn_regi
 its stripe predictors ``ha{i}.hard_attn`` would then be unused, so they are swapped for a
 module that returns the fixed initial stripes (no parameters). The swapped-out parts leave
 the state_dict, so parameter counts are honest and checkpoints load with ``strict=True``.
+
+The attention experiments (lesson 10) are one change each from the full HA-CNN
+(``harmonious``), listed in ``EXPERIMENTS`` with what they change: the gate's form, what it
+sees, a pooling bottleneck, a loss that teaches it, the data, the stripe predictor; and two
+controls. ``variant_spec(name)`` gives one entry; the parts are in ``attention_variants``, the
+teaching losses in ``supervision``.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,12 +36,72 @@ from torch import nn
 from ..common.tracing import count_parameters
 from ..hacnn.hard_attention import default_stripe_centres
 from ..hacnn.model import HACNN
+from .attention_variants import (
+    LinearConvBlock,
+    ResidualGate,
+    SoftmaxPoolingMap,
+    SpatialOnlyGate,
+    conv_localisation_like,
+)
 
-VARIANTS = ("global", "soft", "hard", "harmonious")
+VARIANTS = ("global", "soft", "hard", "harmonious")  # the paper's ablation
 GATES = ("half", "full")
-_HAS_SOFT = {"global": False, "soft": True, "hard": False, "harmonious": True}
-_HAS_LOCAL = {"global": False, "soft": False, "hard": True, "harmonious": True}
 STAGE_ATTENTION = ("ha1", "ha2", "ha3")
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """What a variant builds and how it trains.
+
+    soft: "gate" (HA-CNN's), "none", "residual", "spatial_only" or "pooling" (stage 3 only);
+    local: "learned" (HA-CNN's stripe predictor), "none" (no local branch), "fixed" (the
+    initial stripes, never moved) or "conv" (ConvLocalisation); full_gate: no ReLU before
+    the sigmoid; mask_loss, stripe_loss: weights of the teaching losses (``supervision``);
+    data_options: added to the run's data options; match_parameters: widen the network until
+    its parameters match the full HA-CNN's at the same settings.
+    """
+
+    summary: str
+    soft: str = "gate"
+    local: str = "learned"
+    full_gate: bool = False
+    mask_loss: float = 0.0
+    stripe_loss: float = 0.0
+    data_options: dict[str, Any] = field(default_factory=dict)
+    match_parameters: bool = False
+
+
+_SPECS: dict[str, VariantSpec] = {
+    "global": VariantSpec("no soft attention, no local branch", soft="none", local="none"),
+    "soft": VariantSpec("soft attention only", local="none"),
+    "hard": VariantSpec("local branch only", soft="none"),
+    "harmonious": VariantSpec("HA-CNN: soft attention and the local branch"),
+    # The attention experiments: one change each from "harmonious".
+    "full_gate": VariantSpec("gate without the ReLU before the sigmoid: (0, 1)", full_gate=True),
+    "residual_gate": VariantSpec("residual gate x * (1 + M), M in (0, 1)", soft="residual"),
+    "spatial_only": VariantSpec("gate from the spatial map alone", soft="spatial_only"),
+    "attention_pooling": VariantSpec(
+        "no gates; stage 3 pooled by a softmax over positions", soft="pooling"
+    ),
+    "taught_gate": VariantSpec("gate taught the person masks (a loss: taught)", mask_loss=1.0),
+    "confusing_backgrounds": VariantSpec(
+        "passers-by in every image, dressed as other identities",
+        data_options={"distractors": 1.0, "distractor_looks": "identities"},
+    ),
+    "conv_stripes": VariantSpec("stripes predicted from the map's layout", local="conv"),
+    "taught_stripes": VariantSpec(
+        "conv stripes taught the person's box (a loss: taught)", local="conv", stripe_loss=1.0
+    ),
+    "global_matched": VariantSpec(
+        "control: global only, widened to HA-CNN's parameters",
+        soft="none",
+        local="none",
+        match_parameters=True,
+    ),
+    "fixed_stripes": VariantSpec("control: stripes fixed at their initial layout", local="fixed"),
+}
+EXPERIMENTS = tuple(name for name in _SPECS if name not in VARIANTS)
+ALL_VARIANTS = VARIANTS + EXPERIMENTS
 
 
 class NoSoftAttention(nn.Module):
@@ -54,26 +124,16 @@ class FixedRegions(nn.Module):
         return self.translations.to(x.dtype).expand(x.shape[0], -1, -1)
 
 
-class LinearConvBlock(nn.Module):
-    """A ConvBlock without its ReLU: (N, C, H, W) -> (N, C', H', W'), conv then BatchNorm.
-
-    Keeps the block's ``conv`` and ``bn`` children, so the state_dict keys do not change.
-    """
-
-    def __init__(self, block: nn.Module) -> None:
-        super().__init__()
-        self.conv = block.conv
-        self.bn = block.bn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
 def check_variant(variant: str) -> str:
-    """Return ``variant`` if it names one of VARIANTS, else raise naming the choices."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    """Return ``variant`` if it names one of ALL_VARIANTS, else raise naming the choices."""
+    if variant not in _SPECS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(ALL_VARIANTS)}")
     return variant
+
+
+def variant_spec(variant: str) -> VariantSpec:
+    """What ``variant`` builds and how it trains (see VariantSpec)."""
+    return _SPECS[check_variant(variant)]
 
 
 def build_model(
@@ -83,31 +143,106 @@ def build_model(
     variant: str = "harmonious",
     gate: str = "half",
 ) -> HACNN:
-    """An HACNN with the parts ``variant`` leaves out replaced (see the module docstring)."""
-    check_variant(variant)
+    """An HACNN with the parts ``variant`` changes replaced (see the module docstring).
+
+    ``gate="full"`` removes the ReLU before every stage's sigmoid, whatever the variant.
+    """
+    spec = variant_spec(variant)
     if gate not in GATES:
         raise ValueError(f"unknown gate {gate!r}; expected one of {', '.join(GATES)}")
+    if spec.match_parameters:
+        nchannels, feat_dim = matched_widths(num_classes, nchannels, feat_dim)
     model = HACNN(
-        num_classes, nchannels=tuple(nchannels), feat_dim=feat_dim, learn_region=_HAS_LOCAL[variant]
+        num_classes,
+        nchannels=tuple(nchannels),
+        feat_dim=feat_dim,
+        learn_region=spec.local != "none",
     )
-    for name in STAGE_ATTENTION:
+    height, width = model.input_size
+    for stage, name in enumerate(STAGE_ATTENTION):
         harmonious = getattr(model, name)
-        if not _HAS_SOFT[variant]:
+        soft = harmonious.soft_attn
+        if spec.soft == "none" or (spec.soft == "pooling" and stage < 2):
             harmonious.soft_attn = NoSoftAttention()
-        elif gate == "full":
+        elif spec.soft == "pooling":
+            harmonious.soft_attn = SoftmaxPoolingMap(soft.in_channels)
+        elif spec.soft == "residual":
+            harmonious.soft_attn = ResidualGate(soft)
+        elif spec.soft == "spatial_only":
+            harmonious.soft_attn = SpatialOnlyGate(soft)
+        if (gate == "full" or spec.full_gate) and spec.soft in ("gate", "spatial_only"):
             # sigmoid(BN(conv(.))) spans (0, 1): the ReLU no longer clips the logit at 0.
-            harmonious.soft_attn.conv = LinearConvBlock(harmonious.soft_attn.conv)
-        if not _HAS_LOCAL[variant]:
+            target = harmonious.soft_attn
+            target.conv = LinearConvBlock(target.conv)
+        if spec.local in ("none", "fixed"):
             harmonious.hard_attn = FixedRegions(harmonious.hard_attn.num_regions)
+        elif spec.local == "conv":
+            # Every stage pools to the last stage's grid, 1 / 16 of the image on each side.
+            grid = (height // 16, width // 16)
+            harmonious.hard_attn = conv_localisation_like(harmonious.hard_attn, grid)
     return model
 
 
+@functools.lru_cache(maxsize=16)
+def matched_widths(
+    num_classes: int, nchannels: tuple[int, int, int], feat_dim: int
+) -> tuple[tuple[int, int, int], int]:
+    """Stage widths (multiples of 16) and a feature size at which the global-only network has
+    about as many parameters (without classifiers) as the full HA-CNN at ``nchannels`` and
+    ``feat_dim``: the control that asks whether attention helps, or only its parameters do.
+
+    The widths are the nchannels scaled up as far as they stay under the target; the feature
+    size then closes the gap (fc_global has c3 + 3 parameters per feature).
+    """
+
+    def global_parameters(widths: tuple[int, int, int], features: int) -> int:
+        model = HACNN(num_classes, widths, features, learn_region=False)
+        for name in STAGE_ATTENTION:
+            getattr(model, name).soft_attn = NoSoftAttention()
+            getattr(model, name).hard_attn = FixedRegions()
+        return parameter_count(model)
+
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        target = parameter_count(HACNN(num_classes, tuple(nchannels), feat_dim))
+        widths = tuple(nchannels)
+        # Distinct widths in growing order; parameters grow with them, so stop at the first
+        # that overshoots.
+        candidates = dict.fromkeys(
+            tuple(max(16, 16 * round(c * percent / 1600)) for c in nchannels)
+            for percent in range(101, 401)
+        )
+        for wider in candidates:
+            if wider == widths:
+                continue
+            if global_parameters(wider, feat_dim) > target:
+                break
+            widths = wider
+        gap = target - global_parameters(widths, feat_dim)
+    return widths, feat_dim + round(gap / (widths[2] + 3))  # type: ignore[return-value]
+
+
+def gate_range(variant: str, gate: str = "half") -> tuple[float, float]:
+    """(low, high): the values ``variant``'s soft maps can take; (1, 1) without soft attention.
+
+    HA-CNN's gate [0.5, 1); (0, 1) without the ReLU; the residual multiplier (1, 2); the
+    pooling weights average 1 and have no fixed top: (0, inf).
+    """
+    spec = variant_spec(variant)
+    if spec.soft == "none":
+        return 1.0, 1.0
+    if spec.soft == "residual":
+        return 1.0, 2.0
+    if spec.soft == "pooling":
+        return 0.0, float("inf")
+    return (0.0, 1.0) if spec.full_gate or gate == "full" else (0.5, 1.0)
+
+
 def has_soft_attention(variant: str) -> bool:
-    return _HAS_SOFT[check_variant(variant)]
+    return variant_spec(variant).soft != "none"
 
 
 def has_local_branch(variant: str) -> bool:
-    return _HAS_LOCAL[check_variant(variant)]
+    return variant_spec(variant).local != "none"
 
 
 def parameter_count(model: nn.Module) -> int:
