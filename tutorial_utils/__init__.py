@@ -16,6 +16,7 @@ imports rooms only to re-export the public names below; a room's own ``__init__`
 """
 
 from .common import (
+    STRIPE_COLOURS,
     Timing,
     calibrate_batchnorm,
     check_exercise,
@@ -30,9 +31,12 @@ from .common import (
     pick_device,
     plot_map_grid,
     print_shapes,
+    projector_style,
     randomize_batchnorm,
     sample_image_names,
     show_image,
+    show_map,
+    stripe_legend,
     time_call,
     trace_shapes,
 )
@@ -78,6 +82,7 @@ __all__ = [
     "data_dir",
     "data_file",
     "describe_device",
+    "STRIPE_COLOURS",
     "draw_boxes",
     "draw_hacnn",
     "format_trace",
@@ -87,6 +92,7 @@ __all__ = [
     "optimize_for_inference",
     "overlay_map",
     "plot_map_grid",
+    "projector_style",
     "pick_device",
     "print_shapes",
     "randomize_batchnorm",
@@ -94,6 +100,8 @@ __all__ = [
     "region_theta",
     "sample_image_names",
     "show_image",
+    "show_map",
+    "stripe_legend",
     "theta_to_boxes",
     "time_call",
     "trace_shapes",

@@ -29,7 +29,16 @@ from .images import (
     sample_image_names,
 )
 from .key_value import parse_key_value
-from .plotting import draw_boxes, overlay_map, plot_map_grid, show_image
+from .plotting import (
+    STRIPE_COLOURS,
+    draw_boxes,
+    overlay_map,
+    plot_map_grid,
+    projector_style,
+    show_image,
+    show_map,
+    stripe_legend,
+)
 from .quiet import quiet_cpp_extension_notice
 from .seeding import seeded, with_seed
 from .table import format_table
@@ -53,6 +62,7 @@ __all__ = [
     "data_dir",
     "data_file",
     "describe_device",
+    "STRIPE_COLOURS",
     "draw_boxes",
     "format_table",
     "format_trace",
@@ -63,6 +73,7 @@ __all__ = [
     "overlay_map",
     "parse_key_value",
     "plot_map_grid",
+    "projector_style",
     "pick_device",
     "print_shapes",
     "quiet_cpp_extension_notice",
@@ -71,6 +82,8 @@ __all__ = [
     "sample_image_names",
     "seeded",
     "show_image",
+    "show_map",
+    "stripe_legend",
     "time_call",
     "trace_shapes",
     "with_seed",

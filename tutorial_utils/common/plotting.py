@@ -1,4 +1,11 @@
-"""Matplotlib helpers: images and attention maps over images, region boxes."""
+"""Matplotlib helpers: images and attention maps over images, region boxes.
+
+Figures are drawn for a projector as well as a laptop screen: ``projector_style`` sets the
+resolution, maps can be drawn beside their image (``plot_map_grid(..., over_image=False)``) so the
+map's colours never mix with the photo's, and the stripes of hard attention have one
+colour-blind-safe palette (``STRIPE_COLOURS``, from Okabe and Ito) with a legend
+(``stripe_legend``) in every lesson.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,38 @@ import torch.nn.functional as F
 if TYPE_CHECKING:  # matplotlib loads on the first drawing, not with the package
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+
+# Okabe-Ito colours, distinguishable with the common colour-vision deficiencies; stripe 0 is the top
+# stripe at initialisation. Thick outlines (STRIPE_LINEWIDTH) keep them visible on a projector.
+STRIPE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7")
+STRIPE_LINEWIDTH = 3.0
+FIGURE_DPI = 100  # with figures 7 inches wide or more: 700 px or more
+
+
+def projector_style() -> None:
+    """Set matplotlib's defaults so inline figures are legible when projected: 100 dpi."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["figure.dpi"] = FIGURE_DPI
+    plt.rcParams["savefig.dpi"] = FIGURE_DPI
+
+
+def stripe_legend(target, num_stripes: int = len(STRIPE_COLOURS), **kwargs):
+    """Add a legend naming each stripe's colour to an Axes or a Figure; returns the legend."""
+    from matplotlib.lines import Line2D
+
+    if not 1 <= num_stripes <= len(STRIPE_COLOURS):
+        raise ValueError(
+            f"num_stripes={num_stripes}; expected 1 to {len(STRIPE_COLOURS)}, "
+            "one colour per stripe of STRIPE_COLOURS"
+        )
+    handles = [
+        Line2D([], [], color=STRIPE_COLOURS[i], lw=STRIPE_LINEWIDTH, label=f"stripe {i}")
+        for i in range(num_stripes)
+    ]
+    kwargs.setdefault("fontsize", 9)
+    return target.legend(handles=handles, **kwargs)
 
 
 def to_numpy_image(image: torch.Tensor) -> np.ndarray:
@@ -57,17 +96,47 @@ def overlay_map(
     return ax.imshow(heat, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax)
 
 
+def show_map(
+    ax: Axes,
+    attention_map: torch.Tensor,
+    size: tuple[int, int] | torch.Size,
+    cmap: str = "magma",
+    vmin: float | None = None,
+    vmax: float | None = None,
+):
+    """Draw an (h, w) map alone, stretched over an image's (H, W) pixel coordinates, each cell a
+    flat block (no interpolation invents detail). Returns the AxesImage (for a colour bar)."""
+    height, width = int(size[0]), int(size[1])
+    m = attention_map.detach().float().cpu().numpy()
+    artist = ax.imshow(
+        m,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+    )
+    ax.set_axis_off()
+    return artist
+
+
 def draw_boxes(
-    ax: Axes, boxes: torch.Tensor, colors: list[str] | None = None, labels: bool = True
+    ax: Axes,
+    boxes: torch.Tensor,
+    colors: list[str] | tuple[str, ...] | None = None,
+    labels: bool = True,
+    linewidth: float = STRIPE_LINEWIDTH,
 ) -> None:
-    """Outline pixel boxes (T, 4) as (x1, y1, x2, y2) on ``ax``."""
-    import matplotlib.pyplot as plt
+    """Outline pixel boxes (T, 4) as (x1, y1, x2, y2) on ``ax``; box i in ``colors[i]``
+    (by default the stripe palette, ``STRIPE_COLOURS``)."""
     from matplotlib.patches import Rectangle
 
-    colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = colors or STRIPE_COLOURS
     for i, (x1, y1, x2, y2) in enumerate(boxes.detach().cpu().tolist()):
         color = colors[i % len(colors)]
-        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, lw=2, ec=color))
+        ax.add_patch(
+            Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, lw=linewidth, ec=color)
+        )
         if labels:
             ax.text(x1 + 1, y1 + 1, str(i), color=color, fontsize=8, va="top", fontweight="bold")
 
@@ -83,12 +152,17 @@ def plot_map_grid(
     label: str = "attention",
     titles: list[str] | None = None,
     fig: Figure | None = None,
+    over_image: bool = True,
+    extend: str = "neither",
 ) -> Figure:
     """Images (N, 3, H, W) on the top row, then one row of maps (N, h, w) per entry of ``rows``,
-    each map resized over its image.
+    each map resized over its image, or, with ``over_image=False``, drawn alone under its image
+    (cells as squares in the image's pixel coordinates, so boxes and contours line up), so the
+    map's colours never mix with the photo's.
 
     Every map of the figure shares one colour scale (``vmin``/``vmax``, by default the range
     of all maps together) and one colour bar, so a small range cannot fill the whole scale.
+    ``extend="max"`` marks a colour bar whose top was clipped (a ``vmax`` below an outlier).
     """
     if not rows:
         raise ValueError("rows is empty; expected at least one {name: (N, h, w) maps} entry")
@@ -111,14 +185,17 @@ def plot_map_grid(
     for j in range(n):
         show_image(axes[0, j], images[j], None if titles is None else titles[j])
         for i, (name, maps) in enumerate(rows.items(), start=1):
-            artist = overlay_map(
-                axes[i, j], images[j], maps[j], alpha=alpha, cmap=cmap, vmin=low, vmax=high
-            )
+            if over_image:
+                artist = overlay_map(
+                    axes[i, j], images[j], maps[j], alpha=alpha, cmap=cmap, vmin=low, vmax=high
+                )
+            else:
+                artist = show_map(axes[i, j], maps[j], images.shape[-2:], cmap, low, high)
             if j == 0:
                 axes[i, 0].set_axis_on()
                 axes[i, 0].set_xticks([])
                 axes[i, 0].set_yticks([])
                 axes[i, 0].set_ylabel(name, fontsize=9)
-    bar = fig.colorbar(artist, ax=axes.ravel().tolist(), fraction=0.04, pad=0.02)
+    bar = fig.colorbar(artist, ax=axes.ravel().tolist(), fraction=0.04, pad=0.02, extend=extend)
     bar.set_label(label)
     return fig

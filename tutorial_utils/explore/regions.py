@@ -9,12 +9,12 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..common.plotting import draw_boxes, show_image
+from ..common.plotting import STRIPE_COLOURS, draw_boxes, show_image
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
 from .base import STAGES, check_stage, prepare_figure
 from .soft import choose_network
 
-STRIPE_COLORS = ["red", "orange", "cyan", "lime"]
+STRIPE_COLORS = list(STRIPE_COLOURS)  # the collection's one stripe palette
 
 
 def explore_region(
@@ -103,7 +103,7 @@ def explore_region(
         draw_boxes(ax_image, chosen, colors=STRIPE_COLORS, labels=True)
         for patch in ax_image.patches[-len(chosen) :]:
             patch.set_linestyle("--")
-            patch.set_linewidth(1.2)
+            patch.set_linewidth(2.0)
         where = "" if stage is None else f", stage {stage}"
         if same:
             where += " (same at every stage)"

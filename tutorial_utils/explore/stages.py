@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..common.plotting import draw_boxes, show_image, show_map, stripe_legend
 from ..common.validation import check_int, is_int
 from ..hacnn.hard_attention import crop_region, theta_to_boxes
 from ..hacnn.model import HACNN, StageRecord
@@ -122,20 +122,14 @@ def explore_stage(
     show_image(ax_boxes, picture, f"{prefix}stage {stage}: stripes{note}")
     ax_boxes.set_ylim(height - 0.5, -0.5)
     draw_boxes(ax_boxes, boxes)
+    stripe_legend(fig, num_stripes=len(boxes), loc="lower center", ncol=len(boxes))
     shown = soft_map.detach().float().cpu()
     lo, hi = shown.min().item(), shown.max().item()
     # A flat gate (at initialisation) looks the same in every channel: the title says why.
     flat = " (flat)" if f"{lo:.3f}" == f"{hi:.3f}" else ""
-    artist = overlay_map(
-        ax_map,
-        picture,
-        shown,
-        alpha=0.6,
-        cmap="magma",
-        vmin=GATE_RANGE[0],
-        vmax=GATE_RANGE[1],
-        title=f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]{flat}",
-    )
+    # the map beside the picture, not over it, so its colours do not mix with the photo's
+    artist = show_map(ax_map, shown, (height, width), "magma", GATE_RANGE[0], GATE_RANGE[1])
+    ax_map.set_title(f"soft map, {label}\n[{lo:.3f}, {hi:.3f}]{flat}", fontsize=10)
     fig.colorbar(artist, ax=ax_map, fraction=0.08, pad=0.04).set_label("gate")
     show_image(ax_crops, stacked, "stripe crops")
     return {
