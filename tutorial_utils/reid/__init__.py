@@ -8,8 +8,10 @@ the reference model and the shared room.
 """
 
 from .attention_measures import attention_measures
+from .bootstrap import Estimate
 from .checkpoints import load_model
 from .evaluation import evaluate
+from .evaluation_subset import evaluation_subset
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
@@ -23,6 +25,7 @@ from .variants import VARIANTS, build_model
 
 __all__ = [
     "VARIANTS",
+    "Estimate",
     "TrainConfig",
     "TrainingDiverged",
     "TrainingStopped",
@@ -31,6 +34,7 @@ __all__ = [
     "build_model",
     "compare_rankings",
     "evaluate",
+    "evaluation_subset",
     "evaluate_ranking",
     "load_model",
     "ranked_gallery",
