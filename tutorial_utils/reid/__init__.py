@@ -7,6 +7,7 @@ lesson), difficulty (what fixed colour descriptors achieve; generation time). Th
 the reference model and the shared room.
 """
 
+from .attention_estimates import measure_attention
 from .attention_measures import attention_measures
 from .bootstrap import Estimate
 from .checkpoints import load_model
@@ -37,6 +38,7 @@ __all__ = [
     "evaluation_subset",
     "evaluate_ranking",
     "load_model",
+    "measure_attention",
     "ranked_gallery",
     "train",
     "Market1501",
