@@ -17,6 +17,7 @@ from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
 from .precision import compare_rankings
+from .ranking_estimates import paired_deltas, ranking_estimates
 from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
@@ -39,7 +40,9 @@ __all__ = [
     "evaluate_ranking",
     "load_model",
     "measure_attention",
+    "paired_deltas",
     "ranked_gallery",
+    "ranking_estimates",
     "train",
     "Market1501",
     "PART_NAMES",
