@@ -7,6 +7,7 @@ lesson), difficulty (what fixed colour descriptors achieve; generation time). Th
 the reference model and the shared room.
 """
 
+from .attention_estimates import measure_attention
 from .attention_measures import attention_measures
 from .bootstrap import Estimate
 from .checkpoints import load_model
@@ -16,6 +17,7 @@ from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
 from .precision import compare_rankings
+from .ranking_estimates import paired_deltas, ranking_estimates
 from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
@@ -37,7 +39,10 @@ __all__ = [
     "evaluation_subset",
     "evaluate_ranking",
     "load_model",
+    "measure_attention",
+    "paired_deltas",
     "ranked_gallery",
+    "ranking_estimates",
     "train",
     "Market1501",
     "PART_NAMES",
