@@ -20,7 +20,7 @@ from tutorial_utils.reid.attention_variants import (
     SoftmaxPoolingMap,
     SpatialOnlyGate,
 )
-from tutorial_utils.reid.cached import cache_split
+from tutorial_utils.reid.cached import CachedSplit, cache_split
 from tutorial_utils.reid.training import TrainConfig, train
 from tutorial_utils.reid.variants import (
     ALL_VARIANTS,
@@ -229,3 +229,12 @@ def test_global_matched_has_harmonious_parameters_within_one_percent() -> None:
     assert abs(matched - full) <= 0.01 * full
     widths, _ = matched_widths(100, (16, 32, 48), 64)
     assert all(w % 16 == 0 for w in widths)
+
+
+@pytest.mark.parametrize("variant", ["taught_gate", "taught_stripes"])
+def test_taught_variants_refuse_data_without_ground_truth(variant: str, tiny_splits) -> None:
+    train_split = tiny_splits[0]
+    bare = CachedSplit(train_split.images, train_split.pids, train_split.camids)
+    config = TrainConfig(**TINY, variant=variant, epochs=1, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match=f"{variant}.*taught from the person masks"):
+        train(config, train_set=bare)
