@@ -229,6 +229,9 @@ def test_global_matched_has_harmonious_parameters_within_one_percent() -> None:
     assert abs(matched - full) <= 0.01 * full
     widths, _ = matched_widths(100, (16, 32, 48), 64)
     assert all(w % 16 == 0 for w in widths)
+    # Widths as a list (as a config may hold them) build the same network.
+    listed = build_model(100, [16, 32, 48], 64, variant="global_matched")
+    assert parameter_count(listed) == matched
 
 
 @pytest.mark.parametrize("variant", ["taught_gate", "taught_stripes"])
