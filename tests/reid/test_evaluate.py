@@ -189,6 +189,9 @@ def _one_line_error(argv: list[str], capsys) -> str:
         (["train", "--variant", "bogus"], "argument --variant: invalid choice: 'bogus'"),
         (["ablation", "--out-dir", "o", "--json", "t.json", "--variants", "soft", "bogus"],
          "argument --variants: invalid choice: 'bogus'"),
+        (["train", "--variant", "confusing_backgrounds", "--dataset", "market1501"],
+         "variant 'confusing_backgrounds' draws its own data (distractors=1.0, "
+         "distractor_looks='identities'), which dataset 'market1501' cannot"),
     ],
 )  # fmt: skip
 def test_cli_mistakes_are_one_line_with_status_2(argv, expected, capsys) -> None:
