@@ -151,7 +151,8 @@ def build_model(
     if gate not in GATES:
         raise ValueError(f"unknown gate {gate!r}; expected one of {', '.join(GATES)}")
     if spec.match_parameters:
-        nchannels, feat_dim = matched_widths(num_classes, nchannels, feat_dim)
+        # A tuple: the widths are cached by their settings, and a list cannot be a key.
+        nchannels, feat_dim = matched_widths(num_classes, tuple(nchannels), feat_dim)
     model = HACNN(
         num_classes,
         nchannels=tuple(nchannels),
