@@ -214,10 +214,9 @@ def test_fixed_stripes_never_move(tiny_splits, tmp_path) -> None:
     for trained, initial in zip(stage_maps(model, images), reference, strict=True):
         assert torch.equal(trained.boxes, initial.boxes)
         assert torch.equal(trained.boxes[0], trained.boxes[3])  # the same for every image
-    # They are the equal stripes (centres -0.75 ... 0.75), not tanh of those, where
-    # HA-CNN's predictor starts.
+    # They stay where HA-CNN's stripe predictor starts: tanh of the equal stripes' centres.
     translations = model.ha1.hard_attn(torch.rand(2, 16, 40, 16))
-    torch.testing.assert_close(translations[0, :, 1], default_stripe_centres(4))
+    torch.testing.assert_close(translations[0, :, 1], torch.tanh(default_stripe_centres(4)))
 
 
 def test_global_matched_has_harmonious_parameters_within_one_percent() -> None:
