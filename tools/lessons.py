@@ -146,17 +146,23 @@ def _name(lesson: Lesson) -> str:
     return f"{lesson.number} {lesson.title}"
 
 
-def lesson_map(lessons: list[Lesson], minutes: dict[str, int], link_prefix: str) -> str:
-    """The markdown table of the lessons that exist, each linked through ``link_prefix``."""
+def lesson_map(lessons: list[Lesson], minutes: dict[str, int], link_prefix: str | None) -> str:
+    """The markdown table of the lessons that exist, each linked through ``link_prefix``.
+
+    With ``link_prefix`` None the names are not links (lesson 00's map: a page of the HTML
+    edition built on its own must not link to lessons outside it).
+    """
     rows = [
         "| lesson | what you build or measure | runs in (2-core CPU) | read and try |",
         "|---|---|---|---|",
     ]
     for lesson in lessons:
         if lesson.file in minutes:
+            name = _name(lesson)
+            if link_prefix is not None:
+                name = f"[{name}]({link_prefix}{lesson.file})"
             rows.append(
-                f"| [{_name(lesson)}]({link_prefix}{lesson.file}) | {lesson.contents} | "
-                f"{lesson.runs} | {minutes[lesson.file]} min |"
+                f"| {name} | {lesson.contents} | {lesson.runs} | {minutes[lesson.file]} min |"
             )
     total = sum(minutes.values())
     rows.append("")
@@ -240,7 +246,7 @@ def planned_files(root: Path) -> dict[Path, str]:
             if len(maps) != 1:
                 raise ValueError(f"{where}: needs one markdown cell with the {MAP_BEGIN} block")
             maps[0].source = _replace_between(
-                maps[0].source, MAP_BEGIN, MAP_END, lesson_map(lessons, minutes, ""), where
+                maps[0].source, MAP_BEGIN, MAP_END, lesson_map(lessons, minutes, None), where
             )
         text = nbformat.writes(nb)
         files[path] = text if text.endswith("\n") else text + "\n"  # as nbformat.write does
