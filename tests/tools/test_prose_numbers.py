@@ -132,13 +132,13 @@ def test_a_stray_number_planted_in_a_real_lesson_fails_the_check(tmp_path):
     source = ROOT / "notebooks" / "02_channel_attention.ipynb"
     copy = tmp_path / source.name
     shutil.copy(source, copy)
-    assert notebook_offenders(copy) == []  # the lesson as stored passes
+    before = [(f.number, f.sentence) for f in notebook_offenders(copy)]
     nb = nbformat.read(copy, as_version=4)
     planted = "The trained gate keeps 87.625 % of the channels."
     nb.cells.insert(3, nbformat.v4.new_markdown_cell(planted))
     nbformat.write(nb, copy)
-    found = notebook_offenders(copy)
-    assert [(f.number, f.sentence) for f in found] == [("87.625 %", planted)]
+    found = [(f.number, f.sentence) for f in notebook_offenders(copy)]
+    assert sorted(found) == sorted([("87.625 %", planted), *before])
     assert main([str(copy)]) == 1
 
 
