@@ -25,11 +25,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # Lessons stored before `make execute` saved widget state. strict: once a lesson is re-executed
 # with `make execute NB=...` its explorer is saved and the mark must come off.
 NOT_REEXECUTED = {
-    "02_channel_attention",
-    "03_spatial_attention",
-    "04_soft_attention",
-    "05_local_attention",
-    "06_harmonious_attention",
     "08_does_attention_help",
     "09_train_and_evaluate",
 }
