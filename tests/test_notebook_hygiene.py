@@ -87,9 +87,15 @@ def test_exercises_have_solutions_and_checks(path: Path):
     assert sum("check" in t for t in tags) >= exercises
 
 
+# Figures must stay legible when projected (at least 100 dpi, about 700 px wide); photo grids
+# that would push a notebook past this should be stored as JPEG rather than drawn smaller.
+MAX_NOTEBOOK_BYTES = 5 * 1024 * 1024
+
+
 def test_notebooks_are_small():
     for path in NOTEBOOKS:
-        assert path.stat().st_size < 2 * 1024 * 1024, f"{path.name} is over 2 MB"
+        size = path.stat().st_size
+        assert size < MAX_NOTEBOOK_BYTES, f"{path.name} is {size // 1024} KiB, over 5 MB"
 
 
 INSTALL_LINE = "%pip install --quiet"

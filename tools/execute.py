@@ -4,6 +4,11 @@
 lesson, ``make execute NB=notebooks/08_does_attention_help.ipynb`` on one). Prints the wall time
 and the kernel's peak resident memory (Linux only) per notebook.
 
+The notebook is saved with the state of every widget its kernel made (nbclient's
+``store_widget_state``), replacing any state stored before, and each widget view's output
+carries the first picture its explorer drew (``tools.widget_state``), so nbviewer, GitHub and
+the HTML edition show the explorer's first view.
+
 Why not ``jupyter nbconvert --execute``: on a busy machine a kernel reply can arrive while the
 client sits in one long blocking poll and go unnoticed, so a cell after a widget waits out the
 whole timeout with the kernel idle. Polling in one-second slices avoids that.
@@ -22,6 +27,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tools.widget_state import add_first_pictures
 from tutorial_utils.bench import TUNED_ALLOCATOR
 
 POLL_SLICE_S = 1.0
@@ -67,8 +73,14 @@ def execute(path: Path, timeout: int = 900, kernel: str = "python3") -> tuple[fl
     if not path.is_file():
         raise FileNotFoundError(f"no notebook at {path}")
     nb = nbformat.read(path, as_version=4)
+    # A state from an earlier run describes widgets (and controls) that may no longer exist.
+    nb.metadata.pop("widgets", None)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name=kernel,
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
     )
     start = time.perf_counter()
     with client.setup_kernel():
@@ -76,8 +88,11 @@ def execute(path: Path, timeout: int = 900, kernel: str = "python3") -> tuple[fl
         client.reset_execution_trackers()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
+        # nbclient writes the state only in its own run loop; this one calls it itself.
+        client.set_widgets_metadata()
         process = getattr(client.km.provisioner, "process", None)
         peak = peak_memory_mb(process.pid) if process is not None else None
+    add_first_pictures(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start, peak
 

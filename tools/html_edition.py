@@ -32,9 +32,7 @@ from tools.classroom import (
 )
 from tools.links import embed_images, linked_files, rewrite_links
 from tools.mathjax import HEAD_BLOCK, copy_mathjax, mathjax_url
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+from tools.widget_state import WIDGET_STATE, WIDGET_VIEW, read_view
 
 # Extends nbconvert's lab template: empties every block that loads a script from a CDN
 # (require.js, the widget manager, mermaid) and loads MathJax from the copy next to the pages.
@@ -57,41 +55,6 @@ _QUIET_LOG = logging.getLogger("tools.classroom.nbconvert")
 _QUIET_LOG.setLevel(logging.ERROR)
 
 
-def _control_value(values: dict) -> str | None:
-    """A control's value as text: ``value`` for sliders, the label for dropdowns (``index``)."""
-    if "value" in values:
-        return str(values["value"])
-    labels, index = values.get("_options_labels"), values.get("index")
-    if isinstance(labels, list) and isinstance(index, int) and 0 <= index < len(labels):
-        return str(labels[index])
-    return None
-
-
-def _widget_outputs(model_id: str, state: dict, seen: set[str]) -> tuple[list, list[str]]:
-    """Outputs captured by Output widgets under ``model_id``, and its controls' start values."""
-    if model_id in seen or model_id not in state:
-        return [], []
-    seen.add(model_id)
-    model = state[model_id]
-    values = model.get("state", {})
-    outputs: list = []
-    controls: list[str] = []
-    if model.get("model_name") == "OutputModel":
-        outputs.extend(values.get("outputs", []))
-    elif values.get("description"):
-        value = _control_value(values)
-        if value is not None:
-            controls.append(f"{values['description']} = {value}")
-    for child in values.get("children", []):
-        if isinstance(child, str) and child.startswith("IPY_MODEL_"):
-            child_outputs, child_controls = _widget_outputs(
-                child.removeprefix("IPY_MODEL_"), state, seen
-            )
-            outputs.extend(child_outputs)
-            controls.extend(child_controls)
-    return outputs, controls
-
-
 def freeze_widgets(nb: NotebookNode) -> NotebookNode:
     """A copy of ``nb`` in which each widget view is replaced by what it showed.
 
@@ -110,7 +73,12 @@ def freeze_widgets(nb: NotebookNode) -> NotebookNode:
             if view is None:
                 new_outputs.append(output)
                 continue
-            captured, controls = _widget_outputs(view.get("model_id", ""), state, set())
+            shown = read_view(view.get("model_id", ""), state)
+            captured = shown.outputs
+            png = output.get("data", {}).get("image/png")
+            if not captured and png:  # no state saved, but the output carries the picture
+                captured = [nbformat.v4.new_output("display_data", data={"image/png": png})]
+            controls = [f"{k} = {v}" for k, v in shown.controls.items() if v is not None]
             note = "Interactive explorer: open the notebook in JupyterLab to move its controls."
             if controls:
                 note += " Shown here at " + ", ".join(controls) + "."
