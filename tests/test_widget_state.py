@@ -25,8 +25,6 @@ NOT_REEXECUTED = {
     "04_soft_attention",
     "05_local_attention",
     "06_harmonious_attention",
-    "08_does_attention_help",
-    "09_train_and_evaluate",
 }
 
 
