@@ -13,6 +13,7 @@ from .bootstrap import Estimate
 from .checkpoints import load_model
 from .evaluation import evaluate
 from .evaluation_subset import evaluation_subset
+from .interventions import run_interventions
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
@@ -43,6 +44,7 @@ __all__ = [
     "paired_deltas",
     "ranked_gallery",
     "ranking_estimates",
+    "run_interventions",
     "train",
     "Market1501",
     "PART_NAMES",
