@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.reid.test_attention_estimates import small
-from tutorial_utils.reid.attend_table import find_runs
+from tutorial_utils.reid.attend_table import find_runs, seed_spread
 from tutorial_utils.reid.checkpoints import save_checkpoint
 from tutorial_utils.reid.cli import main
 from tutorial_utils.reid.variants import parameter_count
@@ -59,6 +59,11 @@ def test_attend_table_measures_every_run(tmp_path):
     assert set(r1) == {"value", "low", "high"} and r1["low"] <= r1["value"] <= r1["high"]
     assert isinstance(harmonious["attention"]["soft"][0]["auroc"]["value"], float)
     assert table["settings"]["boot"] == 20
+    spread = table["seed_spread"]
+    assert list(spread) == ["global", "harmonious", "taught_gate"]
+    assert spread["global"]["mass_ratio"] == [None, None, None]
+    assert spread["harmonious"]["rank1"]["mean"] == pytest.approx(r1["value"])
+    assert spread["harmonious"]["auroc"][0]["n"] == 1
     rows = table["interventions"]["results"]
     assert rows[0]["intervention"] == "spatial_mean" and "delta_mAP" in rows[0]
 
@@ -106,3 +111,17 @@ def test_empty_folder_is_a_user_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["attend-table", "--runs", str(tmp_path), "--json", str(tmp_path / "t.json")])
     assert exited.value.code == 2 and "no <variant>_seed<k>.pt" in capsys.readouterr().err
+
+
+def test_seed_spread_over_two_seeds():
+    def row(seed: int, rank1: float, auroc: float | None):
+        est = lambda v: None if v is None else {"value": v, "low": v, "high": v}  # noqa: E731
+        soft = [{"mass_ratio": est(1.0), "auroc": est(auroc)}] * 3
+        return {"variant": "soft", "seed": seed, "rank1": est(rank1), "mAP": est(0.1),
+                "attention": {"soft": soft, "hard": None}}  # fmt: skip
+
+    spread = seed_spread([row(0, 0.2, 0.6), row(1, 0.4, None)])["soft"]
+    assert spread["seeds"] == [0, 1]
+    assert spread["rank1"] == {"mean": pytest.approx(0.3), "min": 0.2, "max": 0.4, "n": 2}
+    assert spread["auroc"][0] == {"mean": 0.6, "min": 0.6, "max": 0.6, "n": 1}
+    assert spread["mean_abs_corr"] == [None, None, None]

@@ -141,6 +141,56 @@ def checkpoint_interventions(
     return {"checkpoint": str(path), "data": data, **report}
 
 
+def _spread(values: list[float | None]) -> dict[str, float | int] | None:
+    """Mean, min and max over seeds of the values that are defined; None if none is."""
+    defined = [v for v in values if v is not None]
+    if not defined:
+        return None
+    return {"mean": sum(defined) / len(defined), "min": min(defined), "max": max(defined),
+            "n": len(defined)}  # fmt: skip
+
+
+def _value(entry: Any, *keys: Any) -> float | None:
+    """The "value" at ``entry[k0][k1]...`` of a JSON row, None where any step is missing."""
+    for key in keys:
+        if entry is None:
+            return None
+        entry = entry[key]
+    return None if entry is None else entry["value"]
+
+
+def seed_spread(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per variant, over its seeds: the spread (mean, min, max) of rank-1, mAP and, per stage,
+    the soft map's mass ratio and AUROC and the stripes' mean |corr(ty, dy)|. Read against
+    the bootstrap intervals: those say what other images would give, this what another seed."""
+    out: dict[str, dict[str, Any]] = {}
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        runs = [r for r in rows if r["variant"] == variant]
+        entry: dict[str, Any] = {
+            "seeds": [r["seed"] for r in runs],
+            "rank1": _spread([_value(r, "rank1") for r in runs]),
+            "mAP": _spread([_value(r, "mAP") for r in runs]),
+        }
+        for name, part, keys in (
+            ("mass_ratio", "soft", ("mass_ratio",)),
+            ("auroc", "soft", ("auroc",)),
+            ("mean_abs_corr", "hard", ("mean_abs_corr",)),
+        ):
+            entry[name] = [
+                _spread(
+                    [
+                        None
+                        if r["attention"][part] is None
+                        else _value(r["attention"][part][stage], *keys)
+                        for r in runs
+                    ]
+                )
+                for stage in range(3)
+            ]
+        out[variant] = entry
+    return out
+
+
 def attend_table(
     runs_dir: str | Path,
     *,
@@ -151,7 +201,8 @@ def attend_table(
     progress: bool = True,
     load: SplitLoader = _default_loader,
 ) -> dict[str, Any]:
-    """{"settings", "runs": [one per checkpoint], "interventions": {...} or None}, as JSON
+    """{"settings", "runs": [one per checkpoint], "seed_spread": {per variant},
+    "interventions": {...} or None}, as JSON
     (Estimates as {"value", "low", "high"}). ``load(data, split)`` reads a split (tests pass
     a small one)."""
     runs = find_runs(runs_dir)
@@ -197,4 +248,9 @@ def attend_table(
         "background_cell": "not covered by the person mask",
         "rank": "fractions (1.0 = 100 %), the test split of each run's data",
     }
-    return {"settings": settings, "runs": rows, "interventions": intervened}
+    return {
+        "settings": settings,
+        "runs": rows,
+        "seed_spread": seed_spread(rows),
+        "interventions": intervened,
+    }
