@@ -21,7 +21,7 @@ from tutorial_utils.reid.interventions import (
     intervention,
     run_interventions,
 )
-from tutorial_utils.reid.variants import NoSoftAttention
+from tutorial_utils.reid.variants import NoSoftAttention, build_model
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +85,12 @@ def test_fixed_stripes_put_every_image_at_the_initial_layout(splits):
     assert float(stage_outputs(model, images)[0][1].std(0).max()) > 1e-3  # they move
     with intervention(model, "fixed_stripes"):
         fixed = stage_outputs(model, images)
-    for _, translations in fixed:
-        assert torch.equal(translations[:, :, 0], torch.zeros(6, 4))
-        assert torch.allclose(translations[:, :, 1], default_stripe_centres(4).expand(6, 4))
+    # The layout of an untrained network: its stripe predictors' output.
+    untrained = build_model(6, nchannels=(16, 32, 48), feat_dim=32).eval()
+    initial = stage_outputs(untrained, images)
+    for (_, translations), (_, start) in zip(fixed, initial, strict=True):
+        torch.testing.assert_close(translations, start)
+        assert not torch.allclose(translations[:, :, 1], default_stripe_centres(4).expand(6, 4))
 
 
 def test_hooks_go_even_when_the_block_fails(splits):

@@ -9,7 +9,8 @@ hook (removed afterwards, whatever happens) and ranks the test split again:
 |                 | the spatial pattern removed                                              |
 | "constant"      | that stage's mean gate value over the fixed evaluation subset            |
 | "ones"          | 1: no soft attention at all                                              |
-| "fixed_stripes" | (the local branch) the stripes at their initial layout, for every image  |
+| "fixed_stripes" | (the local branch) the stripes where an untrained predictor puts them,  |
+|                 | for every image (tanh of the equal stripes' centres)                     |
 
 Each gate intervention is applied to all stages at once and to each stage alone. Rank-1 and
 mAP deltas against the unmodified model come with paired bootstrap intervals over the
@@ -94,7 +95,8 @@ def intervention(
         for s in stages:
             harmonious = getattr(model, STAGE_ATTENTION[s])
             if name == "fixed_stripes":
-                centres = default_stripe_centres(harmonious.hard_attn.num_regions)
+                # Where HardAttention starts (zero weights, the centres as bias): tanh of them.
+                centres = torch.tanh(default_stripe_centres(harmonious.hard_attn.num_regions))
 
                 def stripes(_m: nn.Module, _i: Any, out: torch.Tensor, c=centres) -> torch.Tensor:
                     fixed = torch.stack([torch.zeros_like(c), c], 1).to(out)  # (T, 2)
