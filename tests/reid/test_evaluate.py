@@ -186,6 +186,12 @@ def _one_line_error(argv: list[str], capsys) -> str:
         (["train", "--lr", "-1"], "lr must be > 0 and finite (a learning rate), got -1.0"),
         (["train", "--resume", "absent.pt"], "no checkpoint file at absent.pt"),
         (["evaluate", "--checkpoint", "absent.pt"], "no checkpoint file at absent.pt"),
+        (["train", "--variant", "bogus"], "argument --variant: invalid choice: 'bogus'"),
+        (["ablation", "--out-dir", "o", "--json", "t.json", "--variants", "soft", "bogus"],
+         "argument --variants: invalid choice: 'bogus'"),
+        (["train", "--variant", "confusing_backgrounds", "--dataset", "market1501"],
+         "variant 'confusing_backgrounds' draws its own data (distractors=1.0, "
+         "distractor_looks='identities'), which dataset 'market1501' cannot"),
     ],
 )  # fmt: skip
 def test_cli_mistakes_are_one_line_with_status_2(argv, expected, capsys) -> None:
@@ -246,6 +252,40 @@ def test_ablation_per_seed_tables_merge_into_one(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         merge("s0.json", "s1.json")
     assert "other settings (epochs)" in capsys.readouterr().err
+
+
+def test_ablation_draws_the_data_each_variant_asks_for(tmp_path, monkeypatch, capsys) -> None:
+    import tutorial_utils.reid.cli as cli
+    from tutorial_utils.reid.checkpoints import read_checkpoint
+
+    drawn: list[tuple[str, dict]] = []
+
+    def recording_load_split(dataset, split, **kwargs):
+        drawn.append((split, dict(kwargs["options"])))
+        return load_split(dataset, split, **kwargs)
+
+    monkeypatch.setattr(cli, "load_split", recording_load_split)
+    small = {"num_train_ids": 4, "num_test_ids": 3, "images_per_id": 4}
+    main(
+        ["ablation", "--nchannels", "16", "16", "16", "--feat-dim", "16", "--epochs", "1",
+         "--batch-size", "8", "--no-progress", "--threads", "1", "--attention-images", "4",
+         "--variants", "harmonious", "confusing_backgrounds", "fixed_stripes", "--seeds", "0",
+         "--out-dir", str(tmp_path), "--json", str(tmp_path / "table.json"),
+         *(f"--data-option={k}={v}" for k, v in small.items())]
+    )  # fmt: skip
+    confusing = {**small, "distractors": 1.0, "distractor_looks": "identities"}
+    # Drawn once per set of options, shared by the variants that ask for the same.
+    assert sorted(split for split, _ in drawn) == sorted(["train", "query", "gallery"] * 2)
+    assert {json.dumps(o, sort_keys=True) for _, o in drawn} == {
+        json.dumps(small, sort_keys=True),
+        json.dumps(confusing, sort_keys=True),
+    }
+    for variant, options in (("harmonious", small), ("confusing_backgrounds", confusing)):
+        record = read_checkpoint(tmp_path / f"{variant}_seed0.pt")["data"]
+        assert record["data_options"] == options
+    table = json.loads((tmp_path / "table.json").read_text())
+    assert set(table["variants"]) == {"harmonious", "confusing_backgrounds", "fixed_stripes"}
+    capsys.readouterr()
 
 
 def _market_folder(root) -> None:

@@ -16,7 +16,7 @@ import torch
 
 from tests.reid.tiny_data import TinyPedestrians
 from tutorial_utils.reid.cached import cache_split
-from tutorial_utils.reid.checkpoints import read_checkpoint
+from tutorial_utils.reid.checkpoints import read_architecture, read_checkpoint
 from tutorial_utils.reid.training import (
     TrainConfig,
     TrainingDiverged,
@@ -80,6 +80,25 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(
     log = json.loads(out.with_suffix(".json").read_text())
     assert [e["epoch"] for e in log["epochs"]] == [1, 2, 3] and log["resumed_from"] == [1]
     assert read_checkpoint(out)["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    ("variant", "untaught"), [("taught_gate", "harmonious"), ("taught_stripes", "conv_stripes")]
+)
+def test_a_taught_variant_resumes_to_the_same_weights(
+    tiny_train, tmp_path, variant, untaught
+) -> None:
+    """The teaching loss follows the same flips and data order after a resume."""
+    whole = train(_config(tmp_path / "whole.pt", variant=variant), train_set=tiny_train)
+    out = tmp_path / "stopped.pt"
+    with pytest.raises(TrainingStopped):
+        train(_config(out, variant=variant), train_set=tiny_train, callback=_stop_in_epoch(1))
+    resumed = train(resume_config(out, progress=False), train_set=tiny_train, resume=out)
+    assert read_architecture(out)["variant"] == variant
+    assert _differences(whole.model.state_dict(), resumed.model.state_dict()) == []
+    # The taught run differs from the untaught one: the loss did something.
+    plain = train(_config(tmp_path / "plain.pt", variant=untaught), train_set=tiny_train)
+    assert _differences(whole.model.state_dict(), plain.model.state_dict()) != []
 
 
 def test_a_sigterm_sent_to_a_training_process_keeps_the_last_epoch(tmp_path) -> None:

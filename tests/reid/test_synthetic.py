@@ -326,3 +326,57 @@ def test_fixed_descriptors_and_the_probe(splits: dict[str, SyntheticPedestrians]
     probe = difficulty_probe(0, **{**SMALL, "num_test_ids": 12}, difficulty="easy")
     assert probe["masked_histograms"]["rank1"] > probe["stripe_histograms"]["rank1"] + 0.3
     assert all(0 <= v["rank1"] <= 1 and 0 <= v["mAP"] <= 1 for v in probe.values())
+
+
+def _drawn_looks(monkeypatch, **kwargs) -> tuple[SyntheticPedestrians, list[list[Look]]]:
+    """The looks drawn for every image, the person's first, then the other people's."""
+    import tutorial_utils.reid.rendering as rendering
+
+    per_image: list[list[Look]] = []
+    real_render, real_draw = rendering.render_image, rendering.draw_person
+
+    def render(*args, **kw):
+        per_image.append([])
+        return real_render(*args, **kw)
+
+    def draw(look, *args, **kw):
+        per_image[-1].append(look)
+        return real_draw(look, *args, **kw)
+
+    import tutorial_utils.reid.synthetic as synthetic
+
+    monkeypatch.setattr(synthetic, "render_image", render)
+    monkeypatch.setattr(rendering, "draw_person", draw)
+    dataset = SyntheticPedestrians("train", seed=5, **SMALL, **kwargs)
+    monkeypatch.undo()
+    return dataset, per_image
+
+
+def test_identity_distractors_wear_other_identities_never_the_persons_own(monkeypatch) -> None:
+    dataset, per_image = _drawn_looks(monkeypatch, distractors=1.0, distractor_looks="identities")
+    looks = {pid: identity.look for pid, identity in dataset.identities.items()}
+    assert len(per_image) == len(dataset)
+    others_seen = 0
+    for pid, drawn in zip(dataset.pids, per_image, strict=True):
+        person, *others = drawn
+        assert person is looks[pid]
+        assert len(others) >= 1  # distractors=1.0: every image has someone else
+        for other in others:
+            assert other is not looks[pid]
+            assert any(other is looks[k] for k in looks if k != pid)
+        others_seen += len(others)
+    assert others_seen > len(dataset)  # some images have two
+
+
+def test_default_distractors_are_the_passers_by_crowd(monkeypatch) -> None:
+    dataset, per_image = _drawn_looks(monkeypatch, distractors=1.0)
+    identity_looks = [identity.look for identity in dataset.identities.values()]
+    for drawn in per_image:
+        assert all(all(o is not look for look in identity_looks) for o in drawn[1:])
+    # The default is the explicit "passers_by", image for image.
+    same = SyntheticPedestrians(
+        "train", seed=5, **SMALL, distractors=1.0, distractor_looks="passers_by"
+    )
+    assert torch.equal(dataset.tensors()["img"], same.tensors()["img"])
+    with pytest.raises(ValueError, match="distractor_looks must be one of.*'strangers'"):
+        SyntheticPedestrians("train", **SMALL, distractor_looks="strangers")

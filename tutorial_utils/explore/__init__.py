@@ -2,10 +2,12 @@
 
 One module per lesson, each with one entry point ``explore_<what>(<widget values>, ...,
 fig=None)`` that draws and returns what it drew (see ``base``, which they all share):
-convblock (01), channel (02), spatial (03), soft (04), regions (05), stages (06).
+convblock (01), channel (02), spatial (03), soft (04), regions (05), stages (06),
+attend (10).
 This room imports the reference model and the shared room.
 """
 
+from .attend import RELATIVE_RANGE, explore_attention, relative_map, relative_maps_grid
 from .base import STAGES, check_alpha, check_stage, prepare_figure
 from .channel import (
     REDUCTION_RATES,
@@ -31,6 +33,7 @@ from .stages import collect_stages, explore_stage
 
 __all__ = [
     "EXPLORER_SIZE",
+    "RELATIVE_RANGE",
     "NETWORKS",
     "REDUCTION_RATES",
     "STAGES",
@@ -41,6 +44,7 @@ __all__ = [
     "check_stage",
     "collect_stages",
     "conv_output_size",
+    "explore_attention",
     "explore_channel_weights",
     "explore_convblock",
     "explore_region",
@@ -53,6 +57,8 @@ __all__ = [
     "own_reduction_rate",
     "prepare_figure",
     "reduction_rate_note",
+    "relative_map",
+    "relative_maps_grid",
     "seeded_hacnn",
     "soft_maps_for_photos",
     "spatial_maps_by_stage",

@@ -3,14 +3,17 @@ evaluation, what attention learned (lesson 09) and what bfloat16 costs the ranki
 
 Synthetic pedestrians: drawing (one person), rendering (one image: camera, scene, clutter,
 occluders), synthetic (the data set and its card), pedestrian_figure (examples drawn for a
-lesson), difficulty (what fixed colour descriptors achieve; generation time). This room imports
-the reference model and the shared room.
+lesson), difficulty (what fixed colour descriptors achieve; generation time). The attention
+experiments of lesson 10: variants (what each run changes), attention_variants (the parts),
+supervision (the losses that teach), decodability (can a stripe predictor know where the person
+stands). This room imports the reference model and the shared room.
 """
 
 from .attention_estimates import measure_attention
 from .attention_measures import attention_measures
 from .bootstrap import Estimate
 from .checkpoints import load_model
+from .decodability import offset_decodability
 from .evaluation import evaluate
 from .evaluation_subset import evaluation_subset
 from .interventions import run_interventions
@@ -24,9 +27,11 @@ from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
 from .synthetic import PART_NAMES, SyntheticPedestrians
 from .training import TrainConfig, TrainingDiverged, TrainingStopped, resume_config, train
-from .variants import VARIANTS, build_model
+from .variants import ALL_VARIANTS, EXPERIMENTS, VARIANTS, build_model, variant_spec
 
 __all__ = [
+    "ALL_VARIANTS",
+    "EXPERIMENTS",
     "VARIANTS",
     "Estimate",
     "TrainConfig",
@@ -42,6 +47,7 @@ __all__ = [
     "load_model",
     "measure_attention",
     "paired_deltas",
+    "offset_decodability",
     "ranked_gallery",
     "ranking_estimates",
     "run_interventions",
@@ -56,4 +62,5 @@ __all__ = [
     "stage_maps",
     "show_pedestrians",
     "show_ranking",
+    "variant_spec",
 ]

@@ -15,6 +15,7 @@ DistributedDataParallel), what the losses need: the soft maps and the translatio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -67,6 +68,11 @@ def mask_loss(
     rescaled from ``value_range`` to [0, 1].
     """
     low, high = value_range
+    if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        # The pooling weights have no top, a missing gate no span: nothing to rescale.
+        raise ValueError(
+            f"mask_loss needs a finite value range with high > low, got {value_range!r}"
+        )
     losses = []
     for soft in soft_maps:
         inside = F.interpolate(masks[:, None].float(), size=soft.shape[-2:], mode="area")

@@ -53,7 +53,7 @@ from ..common.images import normalize
 from ..common.validation import check_int
 from .cached import CachedSplit, load_split, relabel
 from .checkpoints import atomic_write, read_checkpoint, save_checkpoint, unwrap
-from .data_options import check_data_options
+from .data_options import check_data_options, valid_data_options
 from .supervision import captured_attention, mask_loss, stripe_loss, stripe_targets
 from .variants import GATES, build_model, check_variant, gate_range, parameter_count, variant_spec
 
@@ -149,6 +149,13 @@ class TrainConfig:
         if not isinstance(self.data_options, dict):
             raise TypeError(f"data_options must be a dict, got {type(self.data_options).__name__}")
         check_data_options(self.dataset, self.data_options)
+        own = variant_spec(self.variant).data_options
+        if own and set(own) - set(valid_data_options(self.dataset)):
+            drawn = ", ".join(f"{k}={v!r}" for k, v in own.items())
+            raise ValueError(
+                f"variant {self.variant!r} draws its own data ({drawn}), which dataset "
+                f"{self.dataset!r} cannot: use the synthetic pedestrians"
+            )
 
 
 def _finite_number(value: object) -> bool:

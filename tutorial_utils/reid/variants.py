@@ -112,11 +112,19 @@ class NoSoftAttention(nn.Module):
 
 
 class FixedRegions(nn.Module):
-    """(N, C, H, W) -> (N, T, 2) translations that ignore the input: equal stripes, top down."""
+    """(N, C, H, W) -> (N, T, 2) translations that ignore the input, top down.
 
-    def __init__(self, num_regions: int = 4) -> None:
+    ``initial=False``: the equal stripes (centres -0.75 ... 0.75 for T = 4), where a network
+    without a local branch never uses them. ``initial=True``: where HA-CNN's HardAttention
+    puts them before training, tanh of those centres (its bias; weights zero), the control
+    ``fixed_stripes`` keeps them at.
+    """
+
+    def __init__(self, num_regions: int = 4, initial: bool = False) -> None:
         super().__init__()
         centres = default_stripe_centres(num_regions)
+        if initial:
+            centres = torch.tanh(centres)
         translations = torch.stack([torch.zeros(num_regions), centres], dim=1)  # (T, 2)
         self.register_buffer("translations", translations, persistent=False)
 
@@ -151,7 +159,8 @@ def build_model(
     if gate not in GATES:
         raise ValueError(f"unknown gate {gate!r}; expected one of {', '.join(GATES)}")
     if spec.match_parameters:
-        nchannels, feat_dim = matched_widths(num_classes, nchannels, feat_dim)
+        # A tuple: the widths are cached by their settings, and a list cannot be a key.
+        nchannels, feat_dim = matched_widths(num_classes, tuple(nchannels), feat_dim)
     model = HACNN(
         num_classes,
         nchannels=tuple(nchannels),
@@ -175,7 +184,8 @@ def build_model(
             target = harmonious.soft_attn
             target.conv = LinearConvBlock(target.conv)
         if spec.local in ("none", "fixed"):
-            harmonious.hard_attn = FixedRegions(harmonious.hard_attn.num_regions)
+            num_regions = harmonious.hard_attn.num_regions
+            harmonious.hard_attn = FixedRegions(num_regions, initial=spec.local == "fixed")
         elif spec.local == "conv":
             # Every stage pools to the last stage's grid, 1 / 16 of the image on each side.
             grid = (height // 16, width // 16)
