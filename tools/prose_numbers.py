@@ -23,7 +23,8 @@ A number matches at the precision the prose states it: prose ``0.64`` matches an
 ``0.793``. Signs are ignored (prose often writes ``±`` or a typographic minus).
 
 Exempt: a sentence that cites a paper or another project, shown by an author-year citation in
-parentheses (``(Li et al., 2018)``, ``(He et al., CVPR 2016)``) or by the marker
+parentheses (``(Li et al., 2018)``, ``(Hu, Shen and Sun, CVPR 2018)``; not one that opens with
+a month, which dates a run of ours), a narrative one (``Li et al. (2018)``), or by the marker
 ``<!-- cited -->`` placed in the sentence or right after its full stop.
 
 Command line: ``python -m tools.prose_numbers [NOTEBOOK ...]`` prints each offending number
@@ -44,8 +45,14 @@ import nbformat
 CITED_MARKER = "<!-- cited -->"
 
 # An author-year citation: "(Li et al., 2018)", "(Hu, Shen and Sun, CVPR 2018)", "(2018)".
-# A parenthesis that names a year ("(Li, Zhu, Gong, CVPR 2018, Section 3.1)") or "et al.".
-_CITATION = re.compile(r"\([^()]*?(?:\b(?:19|20)\d{2}[a-z]?\b|\bet al\.)[^()]*\)")
+# A parenthesis that names authors and a year ("(Li, Zhu, Gong, CVPR 2018, Section 3.1)"), or
+# "et al.". One that opens with a month ("(December 2026, 2-core CPU)") dates a run of ours.
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_CITATION = re.compile(
+    r"\((?!(?:" + _MONTHS + r")\b)[A-Z][^()]*?\b(?:19|20)\d{2}[a-z]?\b[^()]*\)"
+    r"|\([^()]*\bet al\.[^()]*\)"
+    r"|\bet al\.\s*\((?:19|20)\d{2}[a-z]?\)"  # narrative: "Li et al. (2018) report ..."
+)
 _FENCED = re.compile(r"```.*?```|~~~.*?~~~", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]", re.S)
