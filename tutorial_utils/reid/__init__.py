@@ -9,14 +9,19 @@ supervision (the losses that teach), decodability (can a stripe predictor know w
 stands). This room imports the reference model and the shared room.
 """
 
+from .attention_estimates import measure_attention
 from .attention_measures import attention_measures
+from .bootstrap import Estimate
 from .checkpoints import load_model
 from .decodability import offset_decodability
 from .evaluation import evaluate
+from .evaluation_subset import evaluation_subset
+from .interventions import run_interventions
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
 from .precision import compare_rankings
+from .ranking_estimates import paired_deltas, ranking_estimates
 from .ranking_figure import ranked_gallery, show_ranking
 from .shipped import shipped_model, shipped_pedestrians, shipped_settings
 from .stage_maps import StageMaps, stage_maps
@@ -28,6 +33,7 @@ __all__ = [
     "ALL_VARIANTS",
     "EXPERIMENTS",
     "VARIANTS",
+    "Estimate",
     "TrainConfig",
     "TrainingDiverged",
     "TrainingStopped",
@@ -36,10 +42,15 @@ __all__ = [
     "build_model",
     "compare_rankings",
     "evaluate",
+    "evaluation_subset",
     "evaluate_ranking",
     "load_model",
+    "measure_attention",
+    "paired_deltas",
     "offset_decodability",
     "ranked_gallery",
+    "ranking_estimates",
+    "run_interventions",
     "train",
     "Market1501",
     "PART_NAMES",

@@ -51,18 +51,35 @@ def pairwise_distance(query: torch.Tensor, gallery: torch.Tensor) -> torch.Tenso
     return d.clamp_min(0)
 
 
-def evaluate_ranking(
+def _query_outcome(
+    ranked: torch.Tensor,
+    q_pid: torch.Tensor,
+    q_camid: torch.Tensor,
+    g_pids: torch.Tensor,
+    g_camids: torch.Tensor,
+) -> tuple[int, float] | None:
+    """One query's (0-based rank of the first correct match, average precision) under the
+    protocol, from its ranked gallery indices (G,); None if no valid match is left."""
+    same_view = (g_pids[ranked] == q_pid) & (g_camids[ranked] == q_camid)
+    keep = ~same_view & (g_pids[ranked] != JUNK_PID)
+    matches = (g_pids[ranked][keep] == q_pid).double()  # 1 where the ranked item is right
+    if matches.sum() == 0:
+        return None
+    first_hit = int(torch.nonzero(matches)[0])
+    # Average precision: the mean, over the correct matches, of the precision at their rank.
+    hits = matches.cumsum(0)
+    positions = torch.arange(1, len(matches) + 1, dtype=torch.float64)
+    return first_hit, float(((hits / positions) * matches).sum() / matches.sum())
+
+
+def _check_inputs(
     distmat: torch.Tensor,
     q_pids: torch.Tensor,
     g_pids: torch.Tensor,
     q_camids: torch.Tensor,
     g_camids: torch.Tensor,
-    max_rank: int = 10,
-) -> RankingResult:
-    """CMC and mAP from a (Q, G) distance matrix and the identities and cameras of both sides.
-
-    Ties are broken by gallery order (a stable sort), so a result does not depend on chance.
-    """
+) -> tuple[torch.Tensor, ...]:
+    """The five inputs as tensors (ids as int64), or a ValueError naming what is wrong."""
     distmat = torch.as_tensor(distmat)
     q_pids, g_pids, q_camids, g_camids = (
         torch.as_tensor(t).long() for t in (q_pids, g_pids, q_camids, g_camids)
@@ -84,6 +101,68 @@ def evaluate_ranking(
             f"expected {num_g} gallery pids and camids (one per distmat column), got "
             f"{tuple(g_pids.shape)} and {tuple(g_camids.shape)}"
         )
+    return distmat, q_pids, g_pids, q_camids, g_camids
+
+
+@dataclass
+class QueryScores:
+    """Per scored query (those with a valid match left): ``ap`` (Q',) average precision and
+    ``hit1`` (Q',) 1.0 where the nearest valid gallery image is a correct match; ``index``
+    (Q',) which rows of the distance matrix they are."""
+
+    ap: torch.Tensor
+    hit1: torch.Tensor
+    index: torch.Tensor
+
+
+def query_scores(
+    distmat: torch.Tensor,
+    q_pids: torch.Tensor,
+    g_pids: torch.Tensor,
+    q_camids: torch.Tensor,
+    g_camids: torch.Tensor,
+) -> QueryScores:
+    """Each query's average precision and rank-1 hit under the same protocol as
+    ``evaluate_ranking`` (whose rank-1 and mAP are their means); (Q, G) -> (Q',) each."""
+    distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
+        distmat, q_pids, g_pids, q_camids, g_camids
+    )
+    order = torch.argsort(distmat, dim=1, stable=True)
+    aps, hits, index = [], [], []
+    for q in range(distmat.shape[0]):
+        outcome = _query_outcome(order[q], q_pids[q], q_camids[q], g_pids, g_camids)
+        if outcome is not None:
+            index.append(q)
+            hits.append(float(outcome[0] == 0))
+            aps.append(outcome[1])
+    if not index:
+        raise ValueError(
+            "no query has a correct match in the gallery from another camera; check that "
+            "query and gallery share identities and that their camera ids differ"
+        )
+    return QueryScores(
+        ap=torch.tensor(aps, dtype=torch.float64),
+        hit1=torch.tensor(hits, dtype=torch.float64),
+        index=torch.tensor(index, dtype=torch.long),
+    )
+
+
+def evaluate_ranking(
+    distmat: torch.Tensor,
+    q_pids: torch.Tensor,
+    g_pids: torch.Tensor,
+    q_camids: torch.Tensor,
+    g_camids: torch.Tensor,
+    max_rank: int = 10,
+) -> RankingResult:
+    """CMC and mAP from a (Q, G) distance matrix and the identities and cameras of both sides.
+
+    Ties are broken by gallery order (a stable sort), so a result does not depend on chance.
+    """
+    distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
+        distmat, q_pids, g_pids, q_camids, g_camids
+    )
+    num_q = distmat.shape[0]
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1, got {max_rank}")
 
@@ -92,20 +171,14 @@ def evaluate_ranking(
     ap_sum = 0.0
     valid = 0
     for q in range(num_q):
-        ranked = order[q]
-        same_view = (g_pids[ranked] == q_pids[q]) & (g_camids[ranked] == q_camids[q])
-        keep = ~same_view & (g_pids[ranked] != JUNK_PID)
-        matches = (g_pids[ranked][keep] == q_pids[q]).double()  # 1 where the ranked item is right
-        if matches.sum() == 0:
+        outcome = _query_outcome(order[q], q_pids[q], q_camids[q], g_pids, g_camids)
+        if outcome is None:
             continue  # this identity appears in no other camera: the query cannot be scored
         valid += 1
-        first_hit = int(torch.nonzero(matches)[0])
+        first_hit, ap = outcome
         if first_hit < max_rank:
             cmc_sum[first_hit:] += 1
-        # Average precision: the mean, over the correct matches, of the precision at their rank.
-        hits = matches.cumsum(0)
-        positions = torch.arange(1, len(matches) + 1, dtype=torch.float64)
-        ap_sum += float(((hits / positions) * matches).sum() / matches.sum())
+        ap_sum += ap
     if valid == 0:
         raise ValueError(
             "no query has a correct match in the gallery from another camera; check that "
