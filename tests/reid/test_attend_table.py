@@ -125,3 +125,14 @@ def test_seed_spread_over_two_seeds():
     assert spread["rank1"] == {"mean": pytest.approx(0.3), "min": 0.2, "max": 0.4, "n": 2}
     assert spread["auroc"][0] == {"mean": 0.6, "min": 0.6, "max": 0.6, "n": 1}
     assert spread["mean_abs_corr"] == [None, None, None]
+
+
+def test_finished_only_leaves_out_runs_still_training(tmp_path, capsys):
+    write_run(tmp_path, "harmonious", 0)  # its log: 2 of 3 epochs
+    write_run(tmp_path, "global", 0, log=False)  # no log: kept
+    out = tmp_path / "t.json"
+    main(["attend-table", "--runs", str(tmp_path), "--json", str(out), "--boot", "5",
+          "--no-progress", "--finished-only"])  # fmt: skip
+    table = json.loads(out.read_text())
+    assert [r["variant"] for r in table["runs"]] == ["global"]
+    assert table["settings"]["finished_only"] is True

@@ -86,6 +86,13 @@ def _training_log(path: Path) -> dict[str, Any]:
     return log if isinstance(log, dict) else {}
 
 
+def _finished(path: Path) -> bool:
+    """Whether the training log beside ``path`` has every planned epoch (no log: unknown, kept)."""
+    log = _training_log(path)
+    epochs, planned = log.get("epochs"), (log.get("args") or {}).get("epochs")
+    return not (isinstance(epochs, list) and isinstance(planned, int) and len(epochs) < planned)
+
+
 def measure_run(
     variant: str,
     seed: int,
@@ -199,13 +206,19 @@ def attend_table(
     interventions_of: str | Path | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    finished_only: bool = False,
     load: SplitLoader = _default_loader,
 ) -> dict[str, Any]:
     """{"settings", "runs": [one per checkpoint], "seed_spread": {per variant},
     "interventions": {...} or None}, as JSON
-    (Estimates as {"value", "low", "high"}). ``load(data, split)`` reads a split (tests pass
-    a small one)."""
+    (Estimates as {"value", "low", "high"}). ``finished_only``: leave out runs whose training
+    log has epochs to go (a run still training writes a checkpoint after every epoch).
+    ``load(data, split)`` reads a split (tests pass a small one)."""
     runs = find_runs(runs_dir)
+    if finished_only:
+        runs = [run for run in runs if _finished(run[2])]
+        if not runs:
+            raise FileNotFoundError(f"no finished run in {runs_dir} (every log has epochs to go)")
     cache: dict[str, tuple[CachedSplit, CachedSplit]] = {}
     rows = []
     for variant, run_seed, path in tqdm(runs, desc="runs", unit="run", disable=not progress):
@@ -238,6 +251,7 @@ def attend_table(
         )
     settings = {
         "runs_dir": str(runs_dir),
+        "finished_only": finished_only,
         "boot": boot,
         "seed": seed,
         "level": LEVEL,

@@ -376,6 +376,7 @@ def run_attend_table(args: argparse.Namespace) -> None:
         interventions_of=args.interventions_of,
         device=pick_device(args.device),
         progress=not args.no_progress,
+        finished_only=args.finished_only,
     )
     write_json(args.json, table)
     print(f"wrote {args.json} ({len(table['runs'])} runs)")
@@ -453,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_att.add_argument("--runs", required=True, help="folder of <variant>_seed<k>.pt (+ .json)")
     p_att.add_argument("--json", required=True, help="the table")
     p_att.add_argument("--interventions-of", metavar="CHECKPOINT", help="add its interventions")
+    p_att.add_argument("--finished-only", action="store_true", help="leave out runs still training")
     p_att.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     _add_bootstrap_arguments(p_att)
     p_att.set_defaults(func=run_attend_table)
