@@ -14,14 +14,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-
 
 # Lessons whose prose states numbers no output prints today. strict: the mark must come off
 # when the lesson is fixed.
-PENDING = {
-    "00_start_here": "the 4.5M zoo count and the 1.6 height ratio need an output, LaTeX or a "
-    "citation marker",
-    "01_convblock": "the 40.5 of the stride-2 example needs an output or LaTeX",
-    "07_cpu_vs_gpu_appendix": "bfloat16's 'about 0.4 %' rounding needs an output or LaTeX",
-    "08_does_attention_help": "the 1,797 digits and the 0.005 peak learning rate need an output "
-    "or a citation marker",
-}
+PENDING: dict[str, str] = {}
 
 
 def _param(path: Path):

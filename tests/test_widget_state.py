@@ -24,10 +24,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 # Lessons stored before `make execute` saved widget state. strict: once a lesson is re-executed
 # with `make execute NB=...` its explorer is saved and the mark must come off.
-NOT_REEXECUTED = {
-    "08_does_attention_help",
-    "09_train_and_evaluate",
-}
+NOT_REEXECUTED: set[str] = set()
 
 
 def _param(path: Path):

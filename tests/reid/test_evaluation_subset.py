@@ -44,3 +44,17 @@ def test_subset_refuses_data_without_ground_truth():
     split.masks = None
     with pytest.raises(ValueError, match="needs ground truth"):
         evaluation_subset(split)
+
+
+def test_subset_of_a_data_set_reads_only_its_first_images():
+    data = TinyPedestrians("gallery")
+    sub = evaluation_subset(data, size=5)
+    assert len(sub) == 5 and torch.equal(sub.pids, cache_split(data).pids[:5])
+    assert torch.equal(sub.masks, cache_split(data).masks[:5])
+
+
+def test_options_only_go_with_a_split_drawn_here():
+    with pytest.raises(ValueError, match="options only apply when data is None"):
+        evaluation_subset(cache_split(TinyPedestrians("query")), options={"distractors": 1.0})
+    with pytest.raises(TypeError, match="must be a CachedSplit"):
+        evaluation_subset([1, 2, 3])

@@ -74,6 +74,7 @@ def test_show_ranking_outlines_correct_matches_green_and_wrong_red() -> None:
         next(p for p in ax.patches if isinstance(p, Rectangle)).get_edgecolor() for ax in axes[1:5]
     ]
     assert colours == [red, red, red, green]
+    assert [to_rgba(ax.title.get_color()) for ax in axes[1:5]] == [red, red, red, green]
     assert [ax.get_title() for ax in axes[1:5]] == ["1: cam 0", "2: cam 1", "3: cam 1", "4: cam 1"]
     # Query B's first: g2 x, then g1 OK.
     assert next(iter(axes[7].patches)).get_edgecolor() == green

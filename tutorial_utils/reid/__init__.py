@@ -16,6 +16,7 @@ from .checkpoints import load_model
 from .decodability import offset_decodability
 from .evaluation import evaluate
 from .evaluation_subset import evaluation_subset
+from .interventions import run_interventions
 from .market1501 import Market1501
 from .metrics import evaluate_ranking
 from .pedestrian_figure import show_pedestrians
@@ -45,10 +46,11 @@ __all__ = [
     "evaluate_ranking",
     "load_model",
     "measure_attention",
-    "offset_decodability",
     "paired_deltas",
+    "offset_decodability",
     "ranked_gallery",
     "ranking_estimates",
+    "run_interventions",
     "train",
     "Market1501",
     "PART_NAMES",

@@ -24,7 +24,9 @@ Soft attention, per stage (None for a stage without soft attention):
 Hard attention, per stage (``hard`` None without the local branch):
 - ``ty_corr_dy``: per stripe, the Pearson correlation of its vertical translation with the
   image's true vertical offset dy; ``mean_abs_corr``: the mean of their absolute values.
-  NaN (None in JSON) for stripes that do not move (a fixed layout has no spread).
+  NaN (None in JSON) for stripes that do not move (a fixed layout has no spread). Near 0 the
+  interval of ``mean_abs_corr`` is biased upwards (the absolute value of resampling noise is
+  positive): read a small value against the per-stripe intervals, which straddle 0.
 - ``coverage``, ``best_iou``: per part (head, upper body, lower body), the share of the part
   box covered by the union of the stripes and the best stripe's IoU, averaged over images.
 

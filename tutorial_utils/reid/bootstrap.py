@@ -11,7 +11,6 @@ are the same on every CPU.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -68,11 +67,6 @@ def summarize(values: torch.Tensor, level: float = LEVEL) -> Estimate:
     tail = (1 - level) / 2
     low, high = torch.quantile(resampled, torch.tensor([tail, 1 - tail], dtype=torch.float64))
     return Estimate(point, float(low), float(high))
-
-
-def estimate(statistic: Callable[[torch.Tensor], torch.Tensor], weights: torch.Tensor) -> Estimate:
-    """``statistic`` maps weights (1 + B, N) to (1 + B,) values; its Estimate."""
-    return summarize(statistic(weights))
 
 
 def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,8 @@ python -m tutorial_utils.reid train --resume hacnn.pt      # after a stop: the n
 torchrun --nproc_per_node 2 -m tutorial_utils.reid train --out hacnn.pt
 python -m tutorial_utils.reid evaluate --checkpoint hacnn.pt --json report.json
 python -m tutorial_utils.reid ablation --out-dir runs/ablation --json ablation.json
+python -m tutorial_utils.reid interventions --checkpoint hacnn.pt --json interventions.json
+python -m tutorial_utils.reid attend-table --runs runs/out --json attend.json
 
 A user's mistake (a bad option, a missing or unreadable file) is reported in one line with
 exit status 2, as argparse reports its own; a run stopped by SIGTERM / SIGINT exits with
@@ -26,6 +28,7 @@ from typing import Any, NoReturn
 
 import torch.distributed as dist
 
+from ..common.device import pick_device
 from ..common.key_value import parse_key_value
 from .cached import DATASETS, CachedSplit, load_split
 from .data_options import check_data_options
@@ -345,6 +348,51 @@ def run_merge(args: argparse.Namespace) -> None:
     print(f"wrote {args.json}")
 
 
+def run_interventions_command(args: argparse.Namespace) -> None:
+    from .attend_table import checkpoint_interventions
+    from .attention_estimates import to_json
+    from .interventions import format_interventions
+
+    _check_boot(args.boot)
+    report = checkpoint_interventions(
+        args.checkpoint, boot=args.boot, seed=args.seed, device=pick_device(args.device)
+    )
+    print(format_interventions(report))
+    if args.json:
+        write_json(args.json, to_json(report))
+        print(f"wrote {args.json}")
+
+
+def run_attend_table(args: argparse.Namespace) -> None:
+    from .attend_table import attend_table
+
+    _check_boot(args.boot)
+    if args.interventions_of is not None and not Path(args.interventions_of).is_file():
+        raise FileNotFoundError(f"--interventions-of {args.interventions_of}: no such file")
+    table = attend_table(
+        args.runs,
+        boot=args.boot,
+        seed=args.seed,
+        interventions_of=args.interventions_of,
+        device=pick_device(args.device),
+        progress=not args.no_progress,
+        finished_only=args.finished_only,
+    )
+    write_json(args.json, table)
+    print(f"wrote {args.json} ({len(table['runs'])} runs)")
+
+
+def _check_boot(boot: int) -> None:
+    if boot < 1:
+        raise ValueError(f"--boot must be >= 1 (bootstrap resamples), got {boot}")
+
+
+def _add_bootstrap_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples")
+    parser.add_argument("--device")
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose mistakes are one line (no usage block) and exit status 2."""
 
@@ -393,6 +441,23 @@ def build_parser() -> argparse.ArgumentParser:
     p_merge.add_argument("inputs", nargs="+", help="ablation JSON files")
     p_merge.add_argument("--json", required=True, help="the joined table")
     p_merge.set_defaults(func=run_merge)
+
+    p_int = sub.add_parser(
+        "interventions", help="rank-1 / mAP with each stage's attention replaced"
+    )
+    p_int.add_argument("--checkpoint", required=True)
+    p_int.add_argument("--json", help="write the report here")
+    _add_bootstrap_arguments(p_int)
+    p_int.set_defaults(func=run_interventions_command)
+
+    p_att = sub.add_parser("attend-table", help="measure every <variant>_seed<k>.pt in a folder")
+    p_att.add_argument("--runs", required=True, help="folder of <variant>_seed<k>.pt (+ .json)")
+    p_att.add_argument("--json", required=True, help="the table")
+    p_att.add_argument("--interventions-of", metavar="CHECKPOINT", help="add its interventions")
+    p_att.add_argument("--finished-only", action="store_true", help="leave out runs still training")
+    p_att.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    _add_bootstrap_arguments(p_att)
+    p_att.set_defaults(func=run_attend_table)
     return parser
 
 

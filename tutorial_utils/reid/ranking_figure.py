@@ -79,8 +79,9 @@ def show_ranking(
     top: int = 8,
 ) -> Figure:
     """One row per query in ``indices``: the query image, then its ``top`` nearest gallery images
-    after the protocol's cut, each titled with its rank and camera and outlined green (the
-    query's identity) or red (another). distances (Q, G) between ``query`` and ``gallery``.
+    after the protocol's cut, each titled with its rank and camera; a thick outline and the
+    title's colour mark it green (the query's identity) or red (another), legible when
+    projected. distances (Q, G) between ``query`` and ``gallery``.
     Returns the matplotlib Figure.
     """
     indices = list(indices)
@@ -107,7 +108,8 @@ def show_ranking(
             height, width = image.shape[-2:]
             # Pixel centres are at integers: the outline runs along the outer pixel edges.
             axes[row, k].add_patch(
-                Rectangle((-0.5, -0.5), width, height, fill=False, lw=3, ec=colour)
+                Rectangle((-0.5, -0.5), width, height, fill=False, lw=5, ec=colour)
             )
+            axes[row, k].title.set_color(colour)
     fig.tight_layout()
     return fig
