@@ -18,6 +18,7 @@ ENTRY_POINTS = [getattr(explore, name) for name in explore.__all__ if name.start
 
 def test_one_entry_point_per_lesson():
     assert sorted(f.__name__ for f in ENTRY_POINTS) == [
+        "explore_attention",  # 10
         "explore_channel_weights",  # 02
         "explore_convblock",  # 01
         "explore_region",  # 05
