@@ -42,14 +42,24 @@ class AttentionCapture:
 
 
 @contextmanager
-def captured_attention(model: HACNN) -> Iterator[AttentionCapture]:
-    """Within the block, every forward of ``model`` fills the yielded AttentionCapture."""
+def captured_attention(
+    model: HACNN, stripes_taught_only: bool = False
+) -> Iterator[AttentionCapture]:
+    """Within the block, every forward of ``model`` fills the yielded AttentionCapture.
+
+    ``stripes_taught_only``: the stripes are cropped with their translations detached, so
+    the re-identification loss does not move them and only the stripe loss (which sees the
+    recorded, attached translations) does. The values, and so the forward, are unchanged.
+    """
     capture = AttentionCapture()
 
-    def record(_module: nn.Module, _inputs: object, output: tuple[torch.Tensor, ...]) -> None:
+    def record(
+        _module: nn.Module, _inputs: object, output: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
         soft, translations = output
         capture.soft.append(soft)
         capture.translations.append(translations)
+        return (soft, translations.detach()) if stripes_taught_only else None
 
     hooks = [getattr(model, name).register_forward_hook(record) for name in STAGE_ATTENTION]
     try:

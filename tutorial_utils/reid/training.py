@@ -484,7 +484,8 @@ def train_epoch(
             images[flip] = images[flip].flip(-1)
         x = normalize(images.to(device)).contiguous(memory_format=run.memory_format)
         y = run.labels[index].to(device)
-        with captured_attention(run.model) as attention:
+        taught_only = variant_spec(config.variant).stripes_taught_only
+        with captured_attention(run.model, taught_only) as attention:
             outputs = run.net(x)
         loss, logits = loss_and_logits(outputs, y, config.label_smoothing)
         if run.teaching:

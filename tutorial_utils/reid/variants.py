@@ -58,7 +58,8 @@ class VariantSpec:
     initial stripes, never moved) or "conv" (ConvLocalisation); full_gate: no ReLU before
     the sigmoid; mask_loss, stripe_loss: weights of the teaching losses (``supervision``);
     data_options: added to the run's data options; match_parameters: widen the network until
-    its parameters match the full HA-CNN's at the same settings.
+    its parameters match the full HA-CNN's at the same settings; stripes_taught_only: the
+    stripes move by the stripe loss alone, not by re-identification's (``supervision``).
     """
 
     summary: str
@@ -69,6 +70,7 @@ class VariantSpec:
     stripe_loss: float = 0.0
     data_options: dict[str, Any] = field(default_factory=dict)
     match_parameters: bool = False
+    stripes_taught_only: bool = False
 
 
 _SPECS: dict[str, VariantSpec] = {
@@ -90,7 +92,10 @@ _SPECS: dict[str, VariantSpec] = {
     ),
     "conv_stripes": VariantSpec("stripes predicted from the map's layout", local="conv"),
     "taught_stripes": VariantSpec(
-        "conv stripes taught the person's box (a loss: taught)", local="conv", stripe_loss=1.0
+        "conv stripes taught the person's box alone (a loss: taught)",
+        local="conv",
+        stripe_loss=1.0,
+        stripes_taught_only=True,
     ),
     "global_matched": VariantSpec(
         "control: global only, widened to HA-CNN's parameters",
