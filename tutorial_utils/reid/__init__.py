@@ -11,6 +11,7 @@ stands). This room imports the reference model and the shared room.
 
 from .attention_estimates import measure_attention
 from .attention_measures import attention_measures
+from .attention_variants import SoftmaxPoolingMap
 from .bootstrap import Estimate
 from .checkpoints import load_model
 from .decodability import offset_decodability
@@ -54,6 +55,7 @@ __all__ = [
     "train",
     "Market1501",
     "PART_NAMES",
+    "SoftmaxPoolingMap",
     "StageMaps",
     "SyntheticPedestrians",
     "shipped_model",

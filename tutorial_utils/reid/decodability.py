@@ -13,10 +13,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import Dataset
 
 from ..hacnn.model import HACNN
 from .attention_measures import collect_records
-from .cached import CachedSplit
+from .cached import CachedSplit, cache_split
 
 GRID = (10, 4)  # the last stage's map at 160 x 64: 1 / 16 of the image on each side
 
@@ -76,17 +77,19 @@ def stage_inputs(model: HACNN, data: CachedSplit) -> list[torch.Tensor]:
 
 def offset_decodability(
     model: HACNN,
-    fit: CachedSplit,
-    test: CachedSplit,
+    fit: CachedSplit | Dataset,
+    test: CachedSplit | Dataset,
     grid: tuple[int, int] = GRID,
     ridge: float = 10.0,
 ) -> list[dict[str, Any]]:
     """Per stage: how well dy can be read from the features pooled as HardAttention pools them
     ("pooled", (N, C)) and on a ``grid`` as a localisation net keeps them ("grid").
 
-    ``fit`` and ``test`` need offsets (the synthetic pedestrians'). Returns per stage
+    ``fit`` and ``test`` (CachedSplits or data sets such as SyntheticPedestrians) need offsets
+    (the synthetic pedestrians'). Returns per stage
     {"pooled": {"r2", "low", "high"}, "grid": {...}} (see ``ridge_r2``).
     """
+    fit, test = cache_split(fit), cache_split(test)
     for name, data in (("fit", fit), ("test", test)):
         if data.offsets is None:
             raise ValueError(f"{name} has no offsets: use the synthetic pedestrians")

@@ -94,7 +94,8 @@ _SPECS: dict[str, VariantSpec] = {
     "taught_stripes": VariantSpec(
         "conv stripes taught the person's box alone (a loss: taught)",
         local="conv",
-        stripe_loss=10.0,  # the offsets' spread is about 0.14: at weight 1 the loss hardly moved them
+        # The offsets spread about 0.14: at weight 1 the loss hardly moved the stripes.
+        stripe_loss=10.0,
         stripes_taught_only=True,
     ),
     "global_matched": VariantSpec(
