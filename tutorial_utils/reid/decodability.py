@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from ..hacnn.model import HACNN
 from .attention_measures import collect_records
+from .bootstrap import bootstrap_weights
 from .cached import CachedSplit, cache_split
 
 GRID = (10, 4)  # the last stage's map at 160 x 64: 1 / 16 of the image on each side
@@ -53,14 +54,10 @@ def ridge_r2(
     penalty[-1, -1] = 0  # the intercept is not shrunk
     weights = torch.linalg.solve(fx.T @ fx + penalty, fx.T @ fit_y)
     residual = (tx @ weights - test_y) ** 2  # (M,)
-    # Resampled test sets as weights (B, M): R^2 = 1 - SSE / SST, both from weighted sums.
-    generator = torch.Generator().manual_seed(seed)
+    # Resampled test sets as weights (1 + B, M), row 0 the sample itself: R^2 = 1 - SSE / SST,
+    # both from weighted sums.
     m = len(test_y)
-    index = torch.randint(m, (boot, m), generator=generator)
-    counts = torch.zeros(boot, m, dtype=torch.float64).scatter_add_(
-        1, index, torch.ones(boot, m, dtype=torch.float64)
-    )
-    counts = torch.cat([torch.ones(1, m, dtype=torch.float64), counts])  # row 0: the sample
+    counts = bootstrap_weights(m, boot, seed)
     mean_y = (counts @ test_y) / m
     sse = counts @ residual
     sst = counts @ test_y**2 - m * mean_y**2
