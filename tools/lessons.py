@@ -118,13 +118,18 @@ def load_catalogue(path: Path) -> list[Lesson]:
     return lessons
 
 
+def strip_generated(text: str) -> str:
+    """``text`` with the generated time line and lesson map replaced by a space."""
+    return _GENERATED.sub(" ", text)
+
+
 def estimate(nb: nbformat.NotebookNode) -> Estimate:
     """The reading model's terms for ``nb``: prose words, code lines, exercises, figures."""
     words = code_lines = exercises = figures = 0
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.cell_type == "markdown":
-            words += len(re.findall(r"\w+", _GENERATED.sub(" ", cell.source)))
+            words += len(re.findall(r"\w+", strip_generated(cell.source)))
         elif cell.cell_type == "code" and "solution" not in tags:
             exercises += "exercise" in tags
             code_lines += sum(1 for line in cell.source.splitlines() if line.strip())
