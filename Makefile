@@ -25,7 +25,7 @@ ALLOCATOR := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=6871947673
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install install-lab lab test lint unit nbval nbval-native nbval-second-path execute bench \
-	format lock clean student html nbgrader
+	format lock clean student html nbgrader zh translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ lab: install-lab
 	@echo "Starting JupyterLab on notebooks/. Open the URL printed below (http://127.0.0.1:$(PORT)/lab?token=...)."
 	$(ALLOCATOR) $(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) --no-browser $(ALLOW_ROOT)
 
-test: install lint unit nbval
+test: install lint unit translations nbval
 
 lint: install
 	$(BIN)/ruff check .
@@ -69,6 +69,16 @@ lint: install
 # Unit, property and hygiene tests (and the browser tests, which live under tests/ too).
 unit: install
 	$(BIN)/pytest tests
+
+# Every translated cell in step with its English cell, and notebooks/zh/ built from both
+# (python -m tools.translations status lists what is in step, outdated and missing).
+translations: install
+	$(BIN)/python -m tools.translations check
+
+# The Chinese edition: notebooks/zh/ (the English code and outputs with the translated prose
+# from translations/zh/) and README.zh-CN.md's lesson map. Run after editing a lesson.
+zh: install
+	$(BIN)/python -m tools.translations build
 
 # Strict nbval, twice: every stored output must be reproduced on the native path and the second.
 nbval: nbval-native nbval-second-path
@@ -106,16 +116,21 @@ bench: install
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
 
-# Student copies in classroom/student/ (committed, so a hub can pull them with nbgitpuller):
-# solutions removed, outputs cleared, exercises left open, the linked docs copied alongside.
+# Student copies in classroom/student/ and, in Chinese, classroom/student-zh/ (committed, so a
+# hub can pull them with nbgitpuller): solutions removed, outputs cleared, exercises left open,
+# the linked docs copied alongside.
 student: install
 	$(BIN)/python -m tools.classroom student
+	$(BIN)/python -m tools.classroom student --lang zh
 
-# Offline HTML of the executed lessons, with an index, the linked docs and MathJax, in build/html/.
+# Offline HTML of the executed lessons, with an index, the linked docs and MathJax, in build/html/
+# (the Chinese edition in build/html/zh/; each index links to the other).
 html: install
 	$(BIN)/python -m tools.classroom html
+	$(BIN)/python -m tools.classroom html --lang zh
 
-# An nbgrader course directory in build/nbgrader/: one assignment per lesson with exercises,
-# solutions between BEGIN/END SOLUTION markers, autograded check cells.
+# An nbgrader course directory in build/nbgrader/ (Chinese: build/nbgrader-zh/): one assignment
+# per lesson with exercises, solutions between BEGIN/END SOLUTION markers, autograded checks.
 nbgrader: install
 	$(BIN)/python -m tools.classroom nbgrader
+	$(BIN)/python -m tools.classroom nbgrader --lang zh

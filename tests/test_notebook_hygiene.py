@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# The English lessons and the translated ones built from them (notebooks/zh/, `make zh`).
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted(
+    (ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")
+)
 MACHINE_PATHS = re.compile(
     "|".join(
         re.escape(p)
@@ -36,12 +39,15 @@ def test_there_are_lessons():
     assert NOTEBOOKS, "no lessons found under notebooks/"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix()
+)
 def test_notebook_is_clean(path: Path):
     nb = _load(path)
     cells = nb["cells"]
     assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
-    assert "learning objectives" in "".join(cells[0]["source"]).lower()
+    title = "".join(cells[0]["source"]).lower()
+    assert "learning objectives" in title or "学习目标" in title
     code = [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), (
         "execution counts must run 1..n: re-run the notebook top to bottom after a kernel restart"
@@ -67,7 +73,9 @@ def test_notebook_is_clean(path: Path):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix()
+)
 def test_raises_exception_cells_really_raise(path: Path):
     """A pitfall shown 'by running it' must have its error stored, not just claimed."""
     for i, cell in enumerate(_load(path)["cells"]):
@@ -76,7 +84,9 @@ def test_raises_exception_cells_really_raise(path: Path):
             assert "error" in kinds, f"cell {i} is tagged raises-exception but stored no error"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix()
+)
 def test_exercises_have_solutions_and_checks(path: Path):
     tags = [set(c.get("metadata", {}).get("tags", [])) for c in _load(path)["cells"]]
     exercises = sum("exercise" in t for t in tags)
@@ -101,7 +111,9 @@ def test_notebooks_are_small():
 INSTALL_LINE = "%pip install --quiet"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix()
+)
 def test_first_code_cell_installs_the_package_when_missing(path: Path):
     """Colab and fresh kernels: the first code cell installs the package, never pinning torch."""
     code = [c for c in _load(path)["cells"] if c["cell_type"] == "code"]
@@ -120,7 +132,9 @@ PACKAGE_IMPORT = re.compile(
 )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix()
+)
 def test_notebooks_import_public_names_only(path: Path):
     """From tutorial_utils or a room's __init__, never a room's module, a CLI or a _private name."""
     rooms = {p.name for p in (ROOT / "tutorial_utils").iterdir() if (p / "__init__.py").is_file()}

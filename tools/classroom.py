@@ -52,6 +52,17 @@ COLLECTION_TITLE = "Attention, step by step"
 _EXECUTION_METADATA = ("execution", "collapsed", "scrolled")
 
 STUDENT_DIR = "classroom/student"
+# Translated editions: the lessons in notebooks/<lang>/ (``make zh``), each edition beside the
+# English one (the HTML pages in a subfolder, so that one index can offer both).
+LANGUAGES = ("zh",)
+EDITION_DIRS = {
+    "en": {"student": STUDENT_DIR, "html": "build/html", "nbgrader": "build/nbgrader"},
+    "zh": {
+        "student": "classroom/student-zh",
+        "html": "build/html/zh",
+        "nbgrader": "build/nbgrader-zh",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,30 @@ def count_exercise_cells(nb: NotebookNode, name: str = "notebook") -> ExerciseCo
     return ExerciseCounts(exercises=exercises, solutions=solutions, checks=checks)
 
 
-def _student_note(name: str, counts: ExerciseCounts) -> str:
+def repository_of(source_dir: Path | str) -> Path:
+    """The repository a lesson folder belongs to: ``notebooks/``'s parent, also for
+    ``notebooks/<lang>/``, whose lessons link to the same docs."""
+    source = Path(source_dir).resolve()
+    if source.name in LANGUAGES and source.parent.name == "notebooks":
+        return source.parent.parent
+    return source.parent
+
+
+def language_of(source_dir: Path | str) -> str:
+    """``zh`` for a folder of translated lessons (``notebooks/zh``), else ``en``."""
+    source = Path(source_dir).resolve()
+    return source.name if source.name in LANGUAGES and source.parent.name == "notebooks" else "en"
+
+
+def _student_note(name: str, counts: ExerciseCounts, lang: str = "en") -> str:
+    if lang == "zh":
+        source = f"`notebooks/zh/{name}`" if name else "课程文件夹"
+        return (
+            "> **学生版。** 输出已清除，解答已移除：其中的 "
+            f"{counts.exercises} 道练习留给你来完成。请从头运行各单元格。每个检查单元格在你完成"
+            "它上方的练习之前显示 “not solved yet”，完成后显示 “solved”。"
+            f"带输出和解答的完整课程见 {source}。"
+        )
     plural = "exercise is" if counts.exercises == 1 else "exercises are"
     source = f"`notebooks/{name}`" if name else "the lesson folder"
     return (
@@ -123,13 +157,14 @@ def _student_note(name: str, counts: ExerciseCounts) -> str:
     )
 
 
-def make_student_notebook(nb: NotebookNode, name: str = "") -> NotebookNode:
+def make_student_notebook(nb: NotebookNode, name: str = "", lang: str = "en") -> NotebookNode:
     """The student edition of a lesson, as a new notebook (``nb`` is left unchanged).
 
     Removes cells tagged ``solution``, clears every output and execution count, keeps
     exercise and check cells, keeps the notebook's and the cells' metadata (tags, kernelspec)
     except stale execution records and stored widget state, and puts a note on top.
-    ``name`` is the lesson's file name, used in messages and in the note.
+    ``name`` is the lesson's file name, used in messages and in the note; ``lang`` is the
+    note's language.
     """
     if not isinstance(nb, NotebookNode) or "cells" not in nb:
         raise TypeError(f"expected a notebook read with nbformat, got {type(nb).__name__}")
@@ -146,7 +181,7 @@ def make_student_notebook(nb: NotebookNode, name: str = "") -> NotebookNode:
             cell.outputs = []
             cell.execution_count = None
         kept.append(cell)
-    note = nbformat.v4.new_markdown_cell(_student_note(name, counts))
+    note = nbformat.v4.new_markdown_cell(_student_note(name, counts, lang))
     note.metadata["tags"] = ["student-note"]
     return put_note_first(student, note, STUDENT_NOTE_ID, kept)
 
@@ -211,17 +246,35 @@ def check_output_folder(source_dir: Path | str, out_dir: Path | str) -> None:
         )
 
 
-def clear_generated_folders(out: Path) -> None:
-    """Remove the subfolders of a generated copy (``docs/``, ...) before writing them again."""
+def clear_generated_folders(out: Path, keep: Iterable[str] = ()) -> None:
+    """Remove the subfolders of a generated copy (``docs/``, ...) before writing them again,
+    except those named in ``keep`` (another language's edition inside this one)."""
+    keep = set(keep)
     for folder in out.iterdir():
-        if folder.is_dir():
+        if folder.is_dir() and folder.name not in keep:
             shutil.rmtree(folder)
 
 
-def render_student_readme(entries: Sequence[tuple[str, str, int]], docs: Sequence[str]) -> str:
+def render_student_readme(
+    entries: Sequence[tuple[str, str, int]], docs: Sequence[str], lang: str = "en"
+) -> str:
     """The student folder's README: ``(file, title, exercises)`` per lesson, then the docs."""
     rows = "\n".join(f"| [{title}]({href}) | {count} |" for href, title, count in entries)
     words = ", ".join(f"[{Path(href).stem}]({href})" for href in docs)
+    if lang == "zh":
+        return f"""# {COLLECTION_TITLE}：学生版
+
+课程的练习副本：输出已清除，解答已移除。打开一课，从头运行各单元格，并完成每个练习单元格；
+它下方的检查单元格会告诉你答案是否正确。
+
+| 课 | 练习 |
+|---|---|
+{rows}
+
+{"另见：" + words + "。" if words else ""}
+
+本文件夹由 `make student` 根据课程生成；请修改课程本身，而不是这些副本。
+"""
     return f"""# {COLLECTION_TITLE}: student edition
 
 Exercise copies of the lessons: outputs cleared, solutions taken out. Open a lesson, run its
@@ -252,15 +305,16 @@ def write_student_notebooks(source_dir: Path | str, out_dir: Path | str) -> list
     out = Path(out_dir)
     check_output_folder(source_dir, out)
     out.mkdir(parents=True, exist_ok=True)
+    lang = language_of(source_dir)
     lessons = [(path, nbformat.read(path, as_version=4)) for path in sources]
     docs = linked_files(markdown_sources(lessons))
-    repo, where = Path(source_dir).resolve().parent, out.resolve()
+    repo, where = repository_of(source_dir), out.resolve()
     doc_places = place_linked_files(docs, repo, where, ".md")
     placement = {path.resolve(): where / path.name for path in sources} | doc_places
     written = []
     entries = []
     for path, nb in lessons:
-        student = make_student_notebook(nb, path.name)
+        student = make_student_notebook(nb, path.name, lang)
         target = out / path.name
         with_links(student, path.resolve(), where / path.name, placement)
         nbformat.write(student, target)
@@ -283,7 +337,7 @@ def write_student_notebooks(source_dir: Path | str, out_dir: Path | str) -> list
         for doc, place in doc_places.items()
         if doc.suffix == ".md"
     ]
-    readme.write_text(render_student_readme(entries, doc_hrefs), encoding="utf-8")
+    readme.write_text(render_student_readme(entries, doc_hrefs, lang), encoding="utf-8")
     return [*written, readme]
 
 
@@ -340,16 +394,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Build the classroom editions of the lessons, or an nbgitpuller link.",
     )
     commands = parser.add_subparsers(dest="edition", required=True)
-    defaults = {"student": STUDENT_DIR, "html": "build/html", "nbgrader": "build/nbgrader"}
     helps = {
         "student": "student notebooks a hub can pull (committed)",
         "html": "offline HTML pages with MathJax",
         "nbgrader": "an nbgrader course directory with one assignment per lesson",
     }
-    for edition, out in defaults.items():
+    for edition in helps:
         command = commands.add_parser(edition, help=helps[edition])
-        command.add_argument("--source", default="notebooks", help="lesson folder")
-        command.add_argument("--out", default=out, help=f"output folder (default {out})")
+        command.add_argument(
+            "--lang",
+            choices=("en", *LANGUAGES),
+            default="en",
+            help="en: notebooks/; zh: notebooks/zh/ (made by make zh), written beside the English",
+        )
+        command.add_argument("--source", help="lesson folder (default notebooks or notebooks/LANG)")
+        out = " or ".join(EDITION_DIRS[lang][edition] for lang in EDITION_DIRS)
+        command.add_argument("--out", help=f"output folder (default {out})")
         if edition == "nbgrader":
             command.add_argument("--points", type=float, default=1.0, help="points per check")
     link = commands.add_parser("link", help="print an nbgitpuller link to the student edition")
@@ -361,6 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.edition == "link":
         print(nbgitpuller_link(args.hub, args.repo, args.branch, args.path))
         return 0
+    if args.source is None:
+        args.source = "notebooks" if args.lang == "en" else f"notebooks/{args.lang}"
+    if args.out is None:
+        args.out = EDITION_DIRS[args.lang][args.edition]
     if args.edition == "student":
         written = write_student_notebooks(args.source, args.out)
     elif args.edition == "html":

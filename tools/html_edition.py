@@ -21,13 +21,16 @@ from nbformat import NotebookNode
 
 from tools.classroom import (
     COLLECTION_TITLE,
+    LANGUAGES,
     check_output_folder,
     clear_generated_folders,
+    language_of,
     lesson_paths,
     markdown_sources,
     notebook_title,
     place_linked_files,
     remove_stale,
+    repository_of,
     with_links,
 )
 from tools.links import embed_images, linked_files, rewrite_links
@@ -128,8 +131,41 @@ def export_html(
     return body.replace(f'alt="{_NBCONVERT_ALT}"', f'alt="{_FIGURE_ALT}"')
 
 
-def render_index(entries: Sequence[tuple[str, str]], docs: Sequence[tuple[str, str]] = ()) -> str:
-    """The index page: one link per lesson, from ``(file name, title)`` pairs, then the docs."""
+# The index page's words per language, and the link each index gives to the other edition.
+_INDEX_WORDS = {
+    "en": {
+        "lang": "en",
+        "title": f"{COLLECTION_TITLE}: lessons",
+        "reference": "Reference",
+        "intro": (
+            "Static copies of the lessons with the outputs stored when they were last run. They "
+            "open without a network connection. To run the code and move the widgets, open the "
+            "notebooks in JupyterLab (<code>make lab</code>)."
+        ),
+        "other": '<p lang="zh-CN"><a href="zh/index.html">中文版</a> (Chinese edition)</p>',
+    },
+    "zh": {
+        "lang": "zh-CN",
+        "title": f"{COLLECTION_TITLE}：课程",
+        "reference": "参考资料",
+        "intro": (
+            "课程的静态副本，带有最后一次运行时保存的输出，无需联网即可打开。要运行代码、拖动"
+            "交互控件，请在 JupyterLab 中打开笔记本（<code>make lab</code>）。"
+        ),
+        "other": '<p lang="en"><a href="../index.html">English edition</a></p>',
+    },
+}
+
+
+def render_index(
+    entries: Sequence[tuple[str, str]],
+    docs: Sequence[tuple[str, str]] = (),
+    lang: str = "en",
+    other_edition: bool = False,
+) -> str:
+    """The index page: one link per lesson, from ``(file name, title)`` pairs, then the docs;
+    with ``other_edition``, a link to the edition in the other language."""
+    words = _INDEX_WORDS[lang]
 
     def items(pairs: Sequence[tuple[str, str]]) -> str:
         return "\n".join(
@@ -137,13 +173,14 @@ def render_index(entries: Sequence[tuple[str, str]], docs: Sequence[tuple[str, s
             for href, title in pairs
         )
 
-    reference = f"\n  <h2>Reference</h2>\n  <ul>\n{items(docs)}\n  </ul>" if docs else ""
+    reference = f"\n  <h2>{words['reference']}</h2>\n  <ul>\n{items(docs)}\n  </ul>" if docs else ""
+    other = f"\n  {words['other']}" if other_edition else ""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{words["lang"]}">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <title>{COLLECTION_TITLE}: lessons</title>
+  <title>{words["title"]}</title>
   <style>
     body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
            padding: 0 1rem; line-height: 1.5; color: #222; }}
@@ -153,10 +190,8 @@ def render_index(entries: Sequence[tuple[str, str]], docs: Sequence[tuple[str, s
   </style>
 </head>
 <body>
-  <h1>{COLLECTION_TITLE}</h1>
-  <p>Static copies of the lessons with the outputs stored when they were last run. They open
-  without a network connection. To run the code and move the widgets, open the notebooks in
-  JupyterLab (<code>make lab</code>).</p>
+  <h1>{COLLECTION_TITLE}</h1>{other}
+  <p>{words["intro"]}</p>
   <ul>
 {items(entries)}
   </ul>{reference}
@@ -193,7 +228,7 @@ def write_html(
             if cell.cell_type == "markdown":
                 cell.source = embed_images(cell.source, path.resolve())
     docs = linked_files(markdown_sources(lessons))
-    doc_places = place_linked_files(docs, Path(source_dir).resolve().parent, where, ".html")
+    doc_places = place_linked_files(docs, repository_of(source_dir), where, ".html")
     placement = {path.resolve(): where / f"{path.stem}.html" for path in sources} | doc_places
     written = []
     entries = []
@@ -205,7 +240,8 @@ def write_html(
         written.append(out / target.name)
         entries.append((target.name, notebook_title(nb, path.stem)))
     remove_stale(out, (p.name for p in written), ".html")
-    clear_generated_folders(where)
+    lang = language_of(source_dir)
+    clear_generated_folders(where, keep=LANGUAGES if lang == "en" else ())
     copy_mathjax(out)
     doc_entries = []
     for doc, place in doc_places.items():
@@ -224,5 +260,8 @@ def write_html(
         written.append(out / href)
         doc_entries.append((href, notebook_title(page, doc.stem)))
     index = out / "index.html"
-    index.write_text(render_index(entries, doc_entries), encoding="utf-8")
+    # The English index offers the Chinese edition where one is built from these lessons.
+    translated = repository_of(source_dir) / "notebooks" / "zh"
+    other = lang != "en" or (translated.is_dir() and bool(lesson_paths(translated)))
+    index.write_text(render_index(entries, doc_entries, lang, other), encoding="utf-8")
     return [*written, index]

@@ -19,8 +19,9 @@ whose numbers differ from its English cell's, and every built file that is out o
 status 1); ``build`` writes ``notebooks/<lang>/`` (the English notebooks with the translated
 markdown: code, outputs and widget state are the English ones, so strict nbval on the English
 lessons covers them) and the translated README's lesson map; ``scaffold LESSON...`` appends a
-``todo`` block holding the English text for each missing cell, to be translated in place.
-A usage mistake is one line and exit status 2.
+``todo`` block holding the English text for each missing cell, to be translated in place;
+``relocate`` moves each block to the lesson that now holds its English cell (after a cell moved
+between lessons, e.g. when a lesson is split in two). A usage mistake is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ HASH_DIGITS = 12
 _BLOCK = re.compile(
     r"^<!-- cell (?P<id>\S+) source (?P<hash>[0-9a-f]+)(?P<todo> todo)? -->[ \t]*$", re.M
 )
-# A number as the prose writes it: 2,929,112 · 1.38 · 160×64 gives 160 and 64.
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+# A number as the prose writes it: 2,929,112 · 1.38 · 160×64 gives 160 and 64. Only Latin
+# letters, digits and "." before it make it part of a name; Chinese may touch it (约2.9).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ def cell_states(root: Path, lang: str, lesson: Path) -> list[CellState]:
         if block is None or block.todo:
             states.append(CellState(lesson.name, cell.id, "missing"))
         elif block.source != source_hash(cell.source):
-            states.append(CellState(lesson.name, cell.id, "outdated"))
+            detail = f"translate the English again and set its hash to {source_hash(cell.source)}"
+            states.append(CellState(lesson.name, cell.id, "outdated", detail))
         else:
             english, translated = numbers(cell.source), numbers(block.text)
             lost = sorted((english - translated).elements())
@@ -324,7 +327,6 @@ def translated_notebook(root: Path, lang: str, lesson: Path) -> str:
         block = store.get(cell.id)
         text = block.text if block is not None and not block.todo else cell.source
         cell.source = _relink(_fill_generated(text, root, lang, lesson), lesson, placement)
-    out.metadata["language_info"] = nb.metadata.get("language_info", {})
     out.metadata["translation"] = {"language": lang, "from": f"../{lesson.name}"}
     return nbformat.writes(out) + "\n"
 
@@ -385,7 +387,8 @@ def check(root: Path, lang: str) -> list[str]:
     for lesson in lessons(root):
         for state in cell_states(root, lang, lesson):
             if state.state != "in step":
-                problems.append(f"{state.lesson}: cell {state.cell_id}: {state.state}")
+                detail = f" ({state.detail})" if state.detail else ""
+                problems.append(f"{state.lesson}: cell {state.cell_id}: {state.state}{detail}")
             elif state.detail:
                 problems.append(f"{state.lesson}: cell {state.cell_id}: {state.detail}")
         store = read_store(root, lang, lesson)
@@ -421,6 +424,49 @@ def scaffold(root: Path, lang: str, lesson: Path) -> int:
     return len(added)
 
 
+def _header(lang: str, lesson: Path) -> str:
+    return (
+        f"<!-- {lang} translation of notebooks/{lesson.name}: one block per English "
+        "markdown cell (python -m tools.translations status) -->\n"
+    )
+
+
+def write_store(root: Path, lang: str, lesson: Path, blocks: dict[str, Block]) -> None:
+    """Write ``blocks`` as ``lesson``'s store, in the English cells' order (others last)."""
+    order = {
+        cell.id: i for i, cell in enumerate(markdown_cells(nbformat.read(lesson, as_version=4)))
+    }
+    ids = sorted(blocks, key=lambda cell_id: order.get(cell_id, len(order)))
+    text = _header(lang, lesson) + "\n" + "\n".join(format_block(i, blocks[i]) for i in ids)
+    path = store_path(root, lang, lesson)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def relocate(root: Path, lang: str) -> list[str]:
+    """Move each block to the store of the lesson that now holds its English cell (a cell
+    moved to another lesson, e.g. when a lesson is split); returns one line per move."""
+    everyone = lessons(root)
+    owner = {
+        cell.id: lesson
+        for lesson in everyone
+        for cell in markdown_cells(nbformat.read(lesson, as_version=4))
+    }
+    stores = {lesson: read_store(root, lang, lesson) for lesson in everyone}
+    moves = []
+    for lesson, blocks in stores.items():
+        for cell_id in list(blocks):
+            target = owner.get(cell_id)
+            if target is not None and target != lesson and cell_id not in stores[target]:
+                stores[target][cell_id] = blocks.pop(cell_id)
+                moves.append(f"cell {cell_id}: {lesson.name} -> {target.name}")
+    if moves:
+        for lesson, blocks in stores.items():
+            if blocks or store_path(root, lang, lesson).is_file():
+                write_store(root, lang, lesson, blocks)
+    return moves
+
+
 def catalogue_stub(root: Path, lang: str) -> str:
     """TOML for the catalogue entries that are missing or outdated, English text to translate."""
     translated = read_catalogue(root, lang)
@@ -439,7 +485,8 @@ def catalogue_stub(root: Path, lang: str) -> str:
 
 def _usage() -> int:
     print(
-        "usage: python -m tools.translations {status|check|build|scaffold LESSON...|catalogue}"
+        "usage: python -m tools.translations"
+        " {status|check|build|relocate|scaffold LESSON...|catalogue}"
         " [--lang zh]",
         file=sys.stderr,
     )
@@ -457,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         lang = args[at + 1]
         del args[at : at + 2]
-    if not args or args[0] not in ("status", "check", "build", "scaffold", "catalogue"):
+    if not args or args[0] not in ("status", "check", "build", "relocate", "scaffold", "catalogue"):
         return _usage()
     command, rest = args[0], args[1:]
     if command != "scaffold" and rest:
@@ -482,6 +529,10 @@ def main(argv: list[str] | None = None) -> int:
         if command == "build":
             for path in build(ROOT, lang):
                 print(f"wrote {path.relative_to(ROOT)}")
+            return 0
+        if command == "relocate":
+            for line in relocate(ROOT, lang):
+                print(line)
             return 0
         if command == "catalogue":
             print(catalogue_stub(ROOT, lang), end="")
