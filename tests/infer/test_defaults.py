@@ -202,9 +202,9 @@ def _environment() -> dict[str, str]:
 def test_bfloat16_is_an_opt_in_close_to_float32() -> None:
     model = small_hacnn(seed=10)
     x = torch.randn(4, 3, 160, 64)
-    low = optimize_for_inference(model, precision="bfloat16")
+    low = optimize_for_inference(model, precision="bfloat16", compile=False)
     assert isinstance(low, BFloat16HACNN)
-    assert str(low.compile_info).startswith("eager (bfloat16; this CPU")
+    assert str(low.compile_info).startswith("eager (bfloat16 (compile=False); this CPU")
     with torch.no_grad():
         features, reference = low(x), model(x)
     assert features.dtype == torch.float32 and not torch.isnan(features).any()
@@ -242,3 +242,44 @@ def test_package_key_follows_the_compiled_sources_only() -> None:
     assert {"hacnn/model.py", "hacnn/soft_attention.py", "infer/fast_hacnn.py"} <= names
     assert "infer/soft_kernel.py" not in names and "infer/optimize.py" not in names
     assert digest == aot_package._source_digest()
+
+
+def test_bfloat16_without_bfloat16_units_stays_eager_and_says_why(monkeypatch) -> None:
+    import tutorial_utils.infer.optimize as optimize
+
+    monkeypatch.setattr(optimize, "native_bfloat16", lambda: (False, "no units here"))
+    low = optimize_for_inference(small_hacnn(seed=11), precision="bfloat16")
+    assert isinstance(low, BFloat16HACNN)
+    assert "compiled only on a CPU with bfloat16 units" in str(low.compile_info)
+
+
+def test_package_key_and_path_follow_the_precision() -> None:
+    model = small_hacnn(seed=12)
+    assert package_key(model, torch.bfloat16) != package_key(model)
+    assert package_key(model, torch.float32) == package_key(model)
+    assert aot_package.package_path(model, torch.bfloat16).name.startswith("hacnn_bf16_")
+    with pytest.raises(ValueError, match="got torch.float16"):
+        aot_package.package_path(model, torch.float16)
+
+
+def test_bfloat16_on_a_cpu_with_bfloat16_units_is_compiled_and_close(tmp_path, monkeypatch):
+    """The opt-in compiles its own package where the CPU has bfloat16 units (a few minutes)."""
+    from tutorial_utils.infer.low_precision import native_bfloat16
+
+    native, note = native_bfloat16()
+    ok, why = compile_available()
+    if not native or not ok or cxx_compiler() is None:
+        pytest.skip(note if not native else why or "no C++ compiler")
+    monkeypatch.setenv("TUTORIAL_UTILS_CACHE", str(tmp_path))
+    model = small_hacnn(seed=13)
+    low = optimize_for_inference(model, precision="bfloat16", progress=False)
+    assert isinstance(low, PackagedHACNN) and low.dtype == torch.bfloat16, str(low.compile_info)
+    assert low.package.path.name == f"hacnn_bf16_{package_key(model, torch.bfloat16)}.pt2"
+    assert str(low.compile_info).startswith("bfloat16 ahead-of-time package compiled")
+    x = torch.randn(5, 3, 160, 64)
+    with torch.no_grad():
+        features, reference = low(x), model(x)
+    assert features.dtype == torch.float32
+    cosine = torch.nn.functional.cosine_similarity(features, reference, dim=1)
+    assert float(cosine.min()) > 0.99
+    assert not torch.equal(features, reference)  # it did compute in bfloat16

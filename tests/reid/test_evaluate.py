@@ -323,3 +323,17 @@ def test_cli_trains_and_evaluates_on_a_market1501_folder(tmp_path, capsys) -> No
     assert report["num_gallery"] == 3 and report["num_valid_queries"] == 2
     assert "attention" not in report  # real data has no masks to measure attention against
     assert "rank-1" in capsys.readouterr().out
+
+
+def test_features_of_a_module_without_parameters_are_computed_on_the_cpu():
+    """A compiled package (PackagedHACNN) holds no parameters; its features still come out."""
+
+    class NoParameters(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :5]
+
+    from tutorial_utils.reid.evaluation import extract_features
+
+    images = torch.rand(3, 3, 160, 64)
+    features = extract_features(NoParameters(), images, batch_size=2)
+    assert features.shape == (3, 5) and features.device.type == "cpu"

@@ -8,7 +8,10 @@ call in this one, loads that file in well under a second.
 
 The file holds native code for one CPU and the weights of one model, so its name is a key
 over everything that changes the code or the answer: torch's version, the CPU's model and
-flags, the source files whose code is compiled, the input size, and every weight.
+flags, the source files whose code is compiled, the input size, every weight, and the
+precision it computes in (float32, or bfloat16 for ``precision="bfloat16"`` on CPUs with
+bfloat16 units). The weights stay in the key because freezing is what makes the package fast:
+without it the same package ran 1.3x slower (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -63,10 +66,14 @@ def _source_digest() -> bytes:
     return digest.digest()
 
 
-def package_key(model: HACNN) -> str:
-    """A 20-hex-digit key over torch, CPU, sources, input size and every tensor of ``model``."""
+def package_key(model: HACNN, dtype: torch.dtype = torch.float32) -> str:
+    """A 20-hex-digit key over torch, CPU, sources, input size, every tensor of ``model`` and
+    the precision ``dtype`` the package computes in."""
     digest = hashlib.sha256()
-    for part in (FORMAT, torch.__version__, cpu_fingerprint(), repr(model.input_size)):
+    parts = [FORMAT, torch.__version__, cpu_fingerprint(), repr(model.input_size)]
+    if dtype != torch.float32:  # float32 keys stay what they were, so caches stay valid
+        parts.append(str(dtype))
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
     digest.update(_source_digest())
@@ -77,21 +84,33 @@ def package_key(model: HACNN) -> str:
     return digest.hexdigest()[:20]
 
 
-def package_path(model: HACNN) -> Path:
-    """Where the compiled package of ``model`` is (or will be) kept."""
-    return writable_cache_dir() / f"hacnn_{package_key(model)}.pt2"
+def check_package_dtype(dtype: torch.dtype) -> None:
+    """Raise a ValueError naming ``dtype`` unless a package can compute in it."""
+    if dtype not in (torch.float32, torch.bfloat16):
+        raise ValueError(f"a package computes in torch.float32 or torch.bfloat16, got {dtype}")
 
 
-def compile_package(model: HACNN, path: Path) -> None:
-    """Export ``model`` (eval, batch size free) and compile it with AOTInductor into ``path``.
+def package_path(model: HACNN, dtype: torch.dtype = torch.float32) -> Path:
+    """Where the compiled package of ``model`` in ``dtype`` is (or will be) kept."""
+    check_package_dtype(dtype)
+    tag = "" if dtype == torch.float32 else "bf16_"
+    return writable_cache_dir() / f"hacnn_{tag}{package_key(model, dtype)}.pt2"
+
+
+def compile_package(model: HACNN, path: Path, dtype: torch.dtype = torch.float32) -> None:
+    """Export ``model`` (eval, batch size free) in ``dtype`` and compile it with AOTInductor
+    into ``path``.
 
     Written under a temporary name and renamed, so a process that reads the cache while
     another one compiles never sees half a file.
     """
     from torch._inductor import config as inductor_config
 
-    target = hacnn_for_compiler(copy.deepcopy(model).float().cpu())  # changes its argument
-    example = torch.zeros(2, 3, *model.input_size)  # 2, not 1: export specialises a size of 1
+    check_package_dtype(dtype)
+    # hacnn_for_compiler changes its argument: a copy. Folding happens in float32, then the
+    # folded weights are rounded once to dtype.
+    target = hacnn_for_compiler(copy.deepcopy(model).float().cpu()).to(dtype)
+    example = torch.zeros(2, 3, *model.input_size, dtype=dtype)  # 2: export specialises a 1
     batch = torch.export.Dim("batch", min=1)
     temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.pt2")
     with torch.no_grad():
@@ -102,12 +121,15 @@ def compile_package(model: HACNN, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def load_or_compile(model: HACNN, progress: bool = True) -> tuple[object, PackageInfo]:
-    """(a callable running the compiled ``model``, how it was got). Compiles if not cached.
+def load_or_compile(
+    model: HACNN, progress: bool = True, dtype: torch.dtype = torch.float32
+) -> tuple[object, PackageInfo]:
+    """(a callable running the compiled ``model`` in ``dtype``, how it was got). Compiles if
+    not cached.
 
     Raises what export, compilation or loading raise; the caller falls back to eager.
     """
-    path = package_path(model)
+    path = package_path(model, dtype)
     start = time.perf_counter()
     cached = path.is_file()
     if not cached:
@@ -118,7 +140,7 @@ def load_or_compile(model: HACNN, progress: bool = True) -> tuple[object, Packag
                 file=sys.stderr,
                 flush=True,
             )
-        compile_package(model, path)
+        compile_package(model, path, dtype)
     runner = torch._inductor.aoti_load_package(str(path))
     seconds = time.perf_counter() - start
     if progress and not cached:
@@ -130,16 +152,25 @@ class PackagedHACNN(EvalOnly):
     """HA-CNN run by its ahead-of-time compiled package: (N, 3, H, W) -> (N, 2 * feat_dim).
 
     Takes float32 CPU batches of the model's input size, any batch size (the package was
-    exported with the batch size free).
+    exported with the batch size free), and returns float32 features. A package compiled in
+    bfloat16 gets the batch rounded to bfloat16 and its features converted back.
     """
 
     trains_instead = "HACNN"
 
-    def __init__(self, runner: object, input_size: tuple[int, int], info: PackageInfo) -> None:
+    def __init__(
+        self,
+        runner: object,
+        input_size: tuple[int, int],
+        info: PackageInfo,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
+        check_package_dtype(dtype)
         self.runner = runner
         self.input_size = tuple(input_size)
         self.package = info
+        self.dtype = dtype
         self.train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,4 +180,6 @@ class PackagedHACNN(EvalOnly):
                 "PackagedHACNN runs code compiled for float32 CPU tensors, got a "
                 f"{x.dtype} tensor on {x.device}; optimize a model on that device instead"
             )
-        return self.runner(x.contiguous())
+        if self.dtype == torch.float32:
+            return self.runner(x.contiguous())
+        return self.runner(x.to(self.dtype).contiguous()).float()

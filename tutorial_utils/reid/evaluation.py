@@ -22,8 +22,13 @@ from .metrics import RankingResult, evaluate_ranking, pairwise_distance
 
 
 def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
-    """(N, 3, 160, 64) images in [0, 1] -> (N, D) eval-mode features, on the CPU."""
-    device = next(model.parameters()).device
+    """(N, 3, 160, 64) images in [0, 1] -> (N, D) eval-mode features, on the CPU.
+
+    The batches go to the device of ``model``'s parameters; a module with none (a compiled
+    package, ``PackagedHACNN``) runs on the CPU.
+    """
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     model.eval()
     with torch.no_grad():
         return torch.cat(
