@@ -56,9 +56,9 @@ MODE_CONTROLS = ("network", "model", "variant")  # controls that switch what the
 # Controls disabled on purpose, by lesson and state ("start" or "<mode>=<option>"), with why.
 EXPECTED_DISABLED: dict[tuple[str, str], set[str]] = {
     # a given network keeps the r it was built with; the random one takes any r
-    ("02_channel_attention", "start"): {"r"},
-    ("02_channel_attention", "network=trained"): {"r"},
-    ("02_channel_attention", "network=initial"): {"r"},
+    ("02_channel_attention_weights", "start"): {"r"},
+    ("02_channel_attention_weights", "network=trained"): {"r"},
+    ("02_channel_attention_weights", "network=initial"): {"r"},
 }
 
 LESSONS = [pytest.param(path, id=path.stem) for path in widget_lessons()] or [
