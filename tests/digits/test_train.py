@@ -188,18 +188,45 @@ def test_format_results_order_and_columns():
 
 
 def test_draw_attention_returns_what_it_drew(tiny_data):
-    fig, ax = plt.subplots()
-    drawn = draw_attention(ax, build_variant("harmonious"), tiny_data.test, 3)
+    fig, (ax, map_ax) = plt.subplots(1, 2)
+    drawn = draw_attention(ax, build_variant("harmonious"), tiny_data.test, 3, map_ax=map_ax)
     assert drawn["label"] == tiny_data.test.labels[3].item()
     assert drawn["soft_map"].shape == (8, 8)
+    assert drawn["image"] is map_ax.images[0]
     assert drawn["image"].get_clim() == (0.5, 1.0)  # one fixed scale for every canvas
     assert drawn["image"].get_cmap().name == "magma"
     torch.testing.assert_close(drawn["box"], torch.tensor([16.0, 16.0, 48.0, 48.0]))
-    assert len(ax.patches) == 2  # glimpse box and true digit box
+    assert len(ax.patches) == 2 and len(map_ax.patches) == 2  # glimpse and true digit on both
+    plt.close(fig)
+    fig, ax = plt.subplots()
     drawn = draw_attention(ax, build_variant("global"), tiny_data.test, 0)
     assert drawn["box"] is None and drawn["soft_map"] is None and drawn["image"] is None
     with pytest.raises(ValueError, match="index"):
         draw_attention(ax, build_variant("global"), tiny_data.test, 48)
+    plt.close(fig)
+
+
+def test_draw_attention_never_blends_the_map_into_the_canvas(tiny_data):
+    fig, (ax, map_ax) = plt.subplots(1, 2)
+    drawn = draw_attention(ax, build_variant("soft"), tiny_data.test, 1, map_ax=map_ax)
+    # the canvas panel holds the canvas alone, opaque and grey; the map has a panel of its own
+    assert len(ax.images) == 1 and ax.images[0].get_alpha() in (None, 1.0)
+    assert ax.images[0].get_cmap().name == "gray"
+    assert list(map_ax.images) == [drawn["image"]] and drawn["image"].get_alpha() in (None, 1.0)
+    # each map cell a flat block laid over the canvas's pixel coordinates, so boxes line up
+    assert drawn["image"].get_extent() == [-0.5, 63.5, 63.5, -0.5]
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    drawn = draw_attention(ax, build_variant("soft"), tiny_data.test, 1)
+    assert len(ax.images) == 1 and drawn["image"] is None  # no map_ax: no map anywhere
+    plt.close(fig)
+
+
+def test_draw_attention_says_when_a_model_has_no_soft_map(tiny_data):
+    fig, (ax, map_ax) = plt.subplots(1, 2)
+    drawn = draw_attention(ax, build_variant("hard"), tiny_data.test, 2, map_ax=map_ax)
+    assert drawn["image"] is None and not map_ax.images
+    assert [t.get_text() for t in map_ax.texts] == ["hard:\nno soft map"]
     plt.close(fig)
 
 

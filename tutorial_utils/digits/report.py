@@ -9,7 +9,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-from ..common.plotting import draw_boxes, overlay_map, show_image
+from ..common.plotting import draw_boxes, show_image, show_map
 from ..common.table import format_table
 from ..hacnn.hard_attention import theta_to_boxes
 from .data import DigitSplit
@@ -46,15 +46,24 @@ def format_glimpses(results: Sequence[RunResult]) -> str:
 
 
 def draw_attention(
-    ax: Axes, model: DigitNet, split: DigitSplit, index: int, digit_size: int = 24
+    ax: Axes,
+    model: DigitNet,
+    split: DigitSplit,
+    index: int,
+    digit_size: int = 24,
+    map_ax: Axes | None = None,
 ) -> dict[str, object]:
-    """Draw test canvas ``index`` with what ``model`` attends to; returns what was drawn.
+    """Draw test canvas ``index`` and what ``model`` attends to; returns what was drawn.
 
-    The soft map (mean over channels) is drawn over the canvas in magma on its full range
-    [0.5, 1], the same scale on every canvas, so a nearly flat map looks flat; the glimpse
-    window is a solid box, the true digit a dashed white box. Returns "label", "prediction",
-    "soft_map" ((h, w) tensor or None), "box" ((4,) pixel box x1, y1, x2, y2 or None) and
-    "image" (the map's AxesImage, for a colour bar, or None).
+    ``ax`` shows the canvas alone, in grey, with the glimpse window as a solid orange box and
+    the true digit as a dashed white box. ``map_ax``, when given, shows the soft map (mean over
+    channels, (h, w)) *beside* the canvas, never over it, so the map's colours do not mix with
+    the canvas: each map cell a flat block in the canvas's pixel coordinates (the same boxes
+    line up), in magma on the gate's whole range [0.5, 1], one scale for every canvas, so a
+    nearly flat map looks flat. A model without soft attention leaves ``map_ax`` empty with a
+    note saying so. Returns "label", "prediction", "soft_map" ((h, w) tensor or None), "box"
+    ((4,) pixel box x1, y1, x2, y2 or None) and "image" (the map's AxesImage, for a colour bar,
+    or None when no map was drawn).
     """
     if not 0 <= index < len(split):
         raise ValueError(f"index must lie in 0..{len(split) - 1}, got {index}")
@@ -66,25 +75,33 @@ def draw_attention(
     prediction = int(logits.argmax(dim=1).item())
     label = int(split.labels[index].item())
     soft_map = model.last["soft_map"][0].mean(dim=0) if "soft_map" in model.last else None
-    title = f"{model.variant}: says {prediction} (is {label})"
-    drawn_map = None
-    if soft_map is None:
-        show_image(ax, image, title)
-    else:
-        drawn_map = overlay_map(
-            ax, image, soft_map, alpha=0.55, cmap="magma", title=title, vmin=0.5, vmax=1.0
-        )
+    show_image(ax, image, f"{model.variant}: says {prediction} (is {label})")
     box = None
     if "theta" in model.last:
         box = theta_to_boxes(model.last["theta"][0], size, size)
-        draw_boxes(ax, box[None], colors=["#ff7f0e"], labels=False)
+    drawn_map = None
+    if map_ax is not None:
+        if soft_map is None:
+            map_ax.set_axis_off()
+            map_ax.text(0.5, 0.5, f"{model.variant}:\nno soft map", ha="center", va="center")
+        else:
+            drawn_map = show_map(map_ax, soft_map, image.shape[-2:], "magma", 0.5, 1.0)
+            map_ax.set_title("soft map (mean)", fontsize=10)
     x, y = split.positions[index].tolist()
     half = digit_size / 2
-    ax.add_patch(
-        Rectangle(
-            (x - half - 0.5, y - half - 0.5), digit_size, digit_size, fill=False, ls="--", ec="w"
+    for target in [ax] if drawn_map is None else [ax, map_ax]:
+        if box is not None:
+            draw_boxes(target, box[None], colors=["#ff7f0e"], labels=False)
+        target.add_patch(
+            Rectangle(
+                (x - half - 0.5, y - half - 0.5),
+                digit_size,
+                digit_size,
+                fill=False,
+                ls="--",
+                ec="w",
+            )
         )
-    )
     return {
         "label": label,
         "prediction": prediction,

@@ -1,4 +1,4 @@
-"""Lesson 06's explorer: one HA-CNN stage's soft map and stripes on a picture, for a trained
+"""Lesson 06b's explorer: one HA-CNN stage's soft map and stripes on a picture, for a trained
 network or the same network at initialisation."""
 
 from __future__ import annotations
