@@ -107,7 +107,7 @@ def run_workload(
     if kernel_isa is not None:
         _add_kernel_builds(candidates, model, x, kernel_isa)
     if isinstance(model, HACNN) and device.type == "cpu":
-        _add_bfloat16(candidates, model, x, notes)
+        _add_bfloat16(candidates, model, x, notes, use_compile)
 
     with torch.no_grad():
         reference = model(x)
@@ -261,9 +261,15 @@ def _add_bfloat16(
     model: torch.nn.Module,
     x: torch.Tensor,
     notes: list[str],
+    use_compile: bool = True,
 ) -> None:
-    """The opt-in bfloat16 path, timed, and how far its features are from float32's."""
-    low = optimize_for_inference(model, precision="bfloat16")
+    """The opt-in bfloat16 path, timed, and how far its features are from float32's.
+
+    On a CPU with bfloat16 units it compiles its own package (minutes, once per machine);
+    with --no-compile or --quick it runs eager instead.
+    """
+    compile_choice = "auto" if use_compile else False
+    low = optimize_for_inference(model, precision="bfloat16", compile=compile_choice)
     with torch.no_grad():
         reference = model(x)
         features = low(x)
