@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 import tutorial_utils.explore as explore
-from tutorial_utils.explore import STAGES, check_alpha, check_stage, prepare_figure
+from tutorial_utils.explore import STAGES, check_stage, prepare_figure, projector_figure
 
 ENTRY_POINTS = [getattr(explore, name) for name in explore.__all__ if name.startswith("explore_")]
 
@@ -53,12 +53,13 @@ def test_check_stage():
             check_stage(bad)
 
 
-def test_check_alpha():
-    check_alpha(0)
-    check_alpha(1.0)
-    for bad in (-0.1, 1.5, True, "0.5"):
-        with pytest.raises(ValueError, match="alpha must be an opacity"):
-            check_alpha(bad)
+def test_projector_figure_sets_the_size_and_raises_a_low_dpi_only():
+    from matplotlib.figure import Figure
+
+    low = projector_figure(Figure(figsize=(2, 2), dpi=72), (5, 4.6))
+    assert tuple(low.get_size_inches()) == (5, 4.6) and low.get_dpi() == 150
+    assert low.get_size_inches()[0] * low.get_dpi() >= 700  # legible when projected
+    assert projector_figure(Figure(dpi=200), (5, 4.6)).get_dpi() == 200  # never lowered
 
 
 def test_prepare_figure_reuses_and_clears_or_makes_a_pyplot_figure():

@@ -1,8 +1,10 @@
-"""Lesson 04's explorer: one channel of a soft attention map over a photograph, headless."""
+"""Lesson 04b's explorer: one channel of a soft attention map beside a photograph, headless."""
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import inspect
 
 import pytest
 import torch
@@ -36,31 +38,55 @@ def test_seeded_maps_are_reproducible(photo_maps):
 def test_draw_returns_the_chosen_channel(photo_maps):
     pictures, maps = photo_maps
     fig = Figure()
-    drawn = explore_soft_channel(pictures[0], maps[0], 5, alpha=0.3, fig=fig)
+    drawn = explore_soft_channel(pictures[0], maps[0], 5, fig=fig)
     torch.testing.assert_close(drawn["map"], maps[0, 5])
-    assert drawn["channel"] == 5 and drawn["alpha"] == 0.3
+    assert drawn["channel"] == 5
     assert drawn["min"] == round(maps[0, 5].min().item(), 4)
     assert drawn["max"] == round(maps[0, 5].max().item(), 4)
-    assert "channel 5" in fig.axes[0].get_title()
-    assert fig.axes[0].images[-1].get_alpha() == 0.3
-    other = explore_soft_channel(pictures[0], maps[0], 6, alpha=0.3, fig=fig)
-    assert "channel 6" in fig.axes[0].get_title()
+    assert "channel 5" in fig._suptitle.get_text() and "channel 5" in fig.axes[1].get_title()
+    other = explore_soft_channel(pictures[0], maps[0], 6, fig=fig)
+    assert "channel 6" in fig._suptitle.get_text()
     assert other["channel"] == 6
-    assert drawn["figure"] is other["figure"] is fig and len(fig.axes) == 2  # image, colour bar
+    # image, map, colour bar: redrawn into the same figure, not stacked
+    assert drawn["figure"] is other["figure"] is fig and len(fig.axes) == 3
+
+
+def test_photo_and_channel_side_by_side_never_overlaid(photo_maps):
+    """The map's colours must not mix with the photo's: one picture per panel, no opacity."""
+    pictures, maps = photo_maps
+    fig = Figure()
+    drawn = explore_soft_channel(pictures[0], maps[0], 5, fig=fig)
+    photo, heat, bar = fig.axes
+    assert len(photo.images) == 1 and photo.images[0].get_array().shape == (64, 64, 3)
+    assert len(heat.images) == 1  # the map alone, in its own (h, w) cells, not resized
+    (artist,) = heat.images
+    assert artist.get_array().shape == tuple(drawn["map"].shape) == (32, 32)
+    assert artist.get_alpha() is None
+    assert artist.get_cmap().name == "magma" and artist.get_clim() == (0.5, 1.0)
+    assert bar.get_ylabel() == "soft attention value"
+    assert "alpha" not in inspect.signature(explore_soft_channel).parameters
+    assert "alpha" not in drawn
+    with pytest.raises(TypeError, match="alpha"):
+        explore_soft_channel(pictures[0], maps[0], 5, alpha=0.5)
+
+
+def test_figure_is_legible_on_a_projector(photo_maps):
+    pictures, maps = photo_maps
+    fig = explore_soft_channel(pictures[0], maps[0], 0, fig=Figure(dpi=72))["figure"]
+    assert fig.get_dpi() >= 100 and fig.get_size_inches()[0] * fig.get_dpi() >= 700
 
 
 @pytest.mark.parametrize(
-    ("channel", "alpha", "message"),
+    ("channel", "message"),
     [
-        (32, 0.5, r"channel must be an integer in \[0, 31\], got 32"),
-        (-1, 0.5, r"channel must be an integer in \[0, 31\], got -1"),
-        (0, 1.5, r"alpha must be an opacity in \[0, 1\], got 1.5"),
+        (32, r"channel must be an integer in \[0, 31\], got 32"),
+        (-1, r"channel must be an integer in \[0, 31\], got -1"),
     ],
 )
-def test_bad_values_name_the_value(photo_maps, channel, alpha, message):
+def test_bad_values_name_the_value(photo_maps, channel, message):
     pictures, maps = photo_maps
     with pytest.raises(ValueError, match=message):
-        explore_soft_channel(pictures[0], maps[0], channel, alpha)
+        explore_soft_channel(pictures[0], maps[0], channel)
 
 
 def test_needs_one_sample(photo_maps):
@@ -109,8 +135,8 @@ def test_network_choice_draws_that_network(pedestrian_maps):
     for name in NETWORKS:
         drawn = explore_soft_channel(images[0], both, 3, network=name, fig=fig)
         torch.testing.assert_close(drawn["map"], maps[name][0, 3])
-        assert drawn["network"] == name and fig.axes[0].get_title().startswith(name)
-        assert fig.axes[0].images[-1].get_cmap().name == "magma"
+        assert drawn["network"] == name and fig._suptitle.get_text().startswith(name)
+        assert fig.axes[1].images[-1].get_cmap().name == "magma"
 
 
 @pytest.mark.parametrize(
@@ -156,9 +182,9 @@ def test_a_flat_channel_says_so_in_its_title(pedestrian_maps):
     assert flat and varying
     fig = Figure()
     drawn = explore_soft_channel(images[0], both, flat[0], network="initial", fig=fig)
-    assert drawn["flat"] and fig.axes[0].get_title().endswith("(flat)")
+    assert drawn["flat"] and fig._suptitle.get_text().endswith("(flat)")
     drawn = explore_soft_channel(images[0], both, varying[0], network="trained", fig=fig)
-    assert not drawn["flat"] and "(flat)" not in fig.axes[0].get_title()
+    assert not drawn["flat"] and "(flat)" not in fig._suptitle.get_text()
 
 
 def test_the_stage_is_in_the_title_so_flat_maps_of_two_stages_differ(pedestrian_maps):
@@ -170,7 +196,7 @@ def test_the_stage_is_in_the_title_so_flat_maps_of_two_stages_differ(pedestrian_
     for stage in (2, 3):
         drawn = explore_soft_channel(images[0], flat, 1, network="initial", stage=stage, fig=fig)
         assert drawn["stage"] == stage
-        titles.append(fig.axes[0].get_title())
+        titles.append(fig._suptitle.get_text())
     assert titles[0].startswith("initial, stage 2, channel 1") and titles[0] != titles[1]
     with pytest.raises(ValueError, match="stage must be one of"):
         explore_soft_channel(images[0], flat, 1, network="initial", stage=4)

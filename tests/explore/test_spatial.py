@@ -1,8 +1,10 @@
-"""Lesson 03's explorer: the spatial map of each HA-CNN stage over a photograph, headless."""
+"""Lesson 03b's explorer: the spatial map of each HA-CNN stage beside a photograph, headless."""
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import inspect
 
 import pytest
 import torch
@@ -49,12 +51,32 @@ def test_draw_returns_what_it_drew_and_changes_with_stage(model):
     assert not torch.equal(other["channel_mean"], one["channel_mean"])
 
 
-@pytest.mark.parametrize(
-    ("image", "stage", "alpha"), [("nope", 1, 0.5), ("astronaut", 4, 0.5), ("astronaut", 1, 2.0)]
-)
-def test_bad_choices_name_the_value(model, image, stage, alpha):
-    with pytest.raises(ValueError, match="'nope'|stage must .*, got 4|alpha must .*, got 2.0"):
-        explore_spatial_map(image, stage, model, alpha=alpha)
+def test_photo_and_map_side_by_side_never_overlaid(model):
+    """The map's colours must not mix with the photo's: one picture per panel, no opacity."""
+    fig = Figure()
+    drawn = explore_spatial_map("astronaut", 2, model, fig=fig)
+    photo, heat, bar = fig.axes
+    assert len(photo.images) == 1 and photo.images[0].get_array().shape == (160, 64, 3)
+    assert len(heat.images) == 1  # the map alone, in its own (h, w) cells, not resized
+    (artist,) = heat.images
+    assert artist.get_array().shape == drawn["shape"] == (20, 8)
+    assert artist.get_alpha() is None
+    assert artist.get_cmap().name == "magma" and artist.get_clim() == (0.0, drawn["vmax"])
+    assert bar.get_ylabel() == "spatial map"
+    assert "alpha" not in inspect.signature(explore_spatial_map).parameters
+    with pytest.raises(TypeError, match="alpha"):
+        explore_spatial_map("astronaut", 2, model, alpha=0.5)
+
+
+def test_figure_is_legible_on_a_projector(model):
+    fig = explore_spatial_map("astronaut", 1, model, fig=Figure(dpi=72))["figure"]
+    assert fig.get_dpi() >= 100 and fig.get_size_inches()[0] * fig.get_dpi() >= 700
+
+
+@pytest.mark.parametrize(("image", "stage"), [("nope", 1), ("astronaut", 4)])
+def test_bad_choices_name_the_value(model, image, stage):
+    with pytest.raises(ValueError, match="'nope'|stage must .*, got 4"):
+        explore_spatial_map(image, stage, model)
 
 
 def test_seed_and_calibrate_types():

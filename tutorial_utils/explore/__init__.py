@@ -8,7 +8,7 @@ This room imports the reference model and the shared room.
 """
 
 from .attend import RELATIVE_RANGE, explore_attention, relative_map, relative_maps_grid
-from .base import STAGES, check_alpha, check_stage, prepare_figure
+from .base import STAGES, check_stage, prepare_figure, projector_figure
 from .channel import (
     REDUCTION_RATES,
     channel_attention_parameters,
@@ -39,7 +39,6 @@ __all__ = [
     "STAGES",
     "channel_attention_parameters",
     "channel_weights",
-    "check_alpha",
     "check_network",
     "check_stage",
     "collect_stages",
@@ -56,6 +55,7 @@ __all__ = [
     "network_soft_maps",
     "own_reduction_rate",
     "prepare_figure",
+    "projector_figure",
     "reduction_rate_note",
     "relative_map",
     "relative_maps_grid",

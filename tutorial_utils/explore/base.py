@@ -20,16 +20,17 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from ..common.images import check_sample_name  # the image check every explorer shares
+from ..common.plotting import FIGURE_DPI
 from ..common.validation import is_int
 
 STAGES = (1, 2, 3)  # HA-CNN's stages, numbered as the lessons number them
 
 __all__ = [
     "STAGES",
-    "check_alpha",
     "check_sample_name",
     "check_stage",
     "prepare_figure",
+    "projector_figure",
     "remembered",
 ]
 
@@ -40,12 +41,6 @@ def check_stage(stage: object) -> None:
         raise ValueError(f"stage must be one of {STAGES} (an HA-CNN stage), got {stage!r}")
 
 
-def check_alpha(alpha: object) -> None:
-    """Raise a ValueError naming ``alpha`` unless it is an opacity in [0, 1]."""
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be an opacity in [0, 1], got {alpha!r}")
-
-
 def prepare_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
     """``fig`` cleared for a redraw, or a new pyplot figure of ``figsize`` inches when None.
 
@@ -54,6 +49,17 @@ def prepare_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
     if fig is None:
         fig = plt.figure(figsize=figsize)
     fig.clear()
+    return fig
+
+
+def projector_figure(fig: Figure, figsize: tuple[float, float]) -> Figure:
+    """``fig`` at ``figsize`` inches and at least ``FIGURE_DPI`` (150) dots per inch.
+
+    An explorer's picture is projected in class: at 150 dpi a figure 4.7 inches wide or more is
+    about 700 px or more, whatever dpi the caller's figure had.
+    """
+    fig.set_size_inches(*figsize)
+    fig.set_dpi(max(fig.get_dpi(), FIGURE_DPI))
     return fig
 
 

@@ -1,4 +1,4 @@
-"""Lesson 04's explorer: one channel of a soft attention map over a photograph or a pedestrian."""
+"""Lesson 04b's explorer: one channel of a soft attention map beside a photograph."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ import torch
 from matplotlib.figure import Figure
 
 from ..common.images import normalize
-from ..common.plotting import overlay_map
+from ..common.plotting import show_image, show_map
 from ..common.seeding import seeded
 from ..common.validation import check_int
 from ..hacnn.blocks import ConvBlock
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
 from ..hacnn.soft_attention import SoftAttention
-from .base import check_alpha, check_stage, prepare_figure
+from .base import check_stage, prepare_figure, projector_figure
 
 STEM_CHANNELS = 32  # HA-CNN's first ConvBlock gives 32 channels
 NETWORKS = ("trained", "initial")  # the shipped HA-CNN and the same network at initialisation
+FIGURE_SIZE = (5.8, 5.0)  # inches: 870 px at 150 dpi, about 730 px once cropped to its content
 
 
 def check_network(network: object) -> str:
@@ -81,13 +82,17 @@ def explore_soft_channel(
     picture: torch.Tensor,
     soft_map: torch.Tensor | dict[str, torch.Tensor],
     channel: int,
-    alpha: float = 0.5,
     fig: Figure | None = None,
     *,
     network: str | None = None,
     stage: int | None = None,
 ) -> dict[str, object]:
-    """Draw channel ``channel`` of ``soft_map`` (C, h, w) over ``picture`` (3, H, W).
+    """Draw ``picture`` (3, H, W) and channel ``channel`` of ``soft_map`` (C, h, w) side by side.
+
+    The map is drawn beside the picture, never over it, so its colours do not mix with the
+    photo's: each cell a flat block in the picture's pixel coordinates, in magma on one colour
+    scale fixed to the soft map's possible range [0.5, 1], with a colour bar, so channels and
+    networks can be compared by eye. The figure is drawn for a projector (``projector_figure``).
 
     ``stage`` (1, 2 or 3), when the map is one of HA-CNN's stages, goes into the title: two
     flat channels of different stages look alike, and the title tells them apart.
@@ -95,10 +100,8 @@ def explore_soft_channel(
     ``soft_map`` may also be {"trained": (C, h, w), "initial": (C, h, w)}, the same picture
     through the trained network and through the network at initialisation; ``network``
     ("trained" or "initial") then chooses which one is drawn.
-    The colour scale is fixed to the soft map's possible range [0.5, 1], so channels and
-    networks can be compared by eye; ``alpha`` is the overlay's opacity (0: photo only, 1: map
-    only); a channel whose rounded min and max agree is titled "(flat)". Returns "channel",
-    "alpha", "network", "map" (h, w), the rounded "min", "max", "mean", "flat" and "figure".
+    A channel whose rounded min and max agree is titled "(flat)". Returns "channel",
+    "network", "stage", "map" (h, w), the rounded "min", "max", "mean", "flat" and "figure".
     """
     if isinstance(soft_map, dict):
         soft_map = choose_network(soft_map, network)
@@ -112,7 +115,6 @@ def explore_soft_channel(
             f"soft_map must be (C, h, w), got shape {tuple(soft_map.shape)}; index the batch first"
         )
     check_int(channel, "channel", low=0, high=soft_map.shape[0] - 1)
-    check_alpha(alpha)
     if stage is not None:
         check_stage(stage)
     chosen = soft_map[channel].detach().float().cpu()
@@ -125,26 +127,21 @@ def explore_soft_channel(
         )
     }
 
-    fig = prepare_figure(fig, (5, 5))
-    ax = fig.subplots()
+    fig = projector_figure(prepare_figure(fig, FIGURE_SIZE), FIGURE_SIZE)
+    axes = fig.subplots(1, 2)
     prefix = "" if network is None else f"{network}, "
     prefix += "" if stage is None else f"stage {stage}, "
     # A flat channel looks the same as its flat neighbours: the title says why nothing moved.
     flat = " (flat)" if stats["min"] == stats["max"] else ""
-    heat = overlay_map(
-        ax,
-        picture,
-        chosen,
-        alpha=alpha,
-        cmap="magma",
-        vmin=0.5,
-        vmax=1.0,
-        title=f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}{flat}",
+    show_image(axes[0], picture, "image")
+    heat = show_map(axes[1], chosen, picture.shape[-2:], "magma", 0.5, 1.0)
+    axes[1].set_title(f"channel {channel}", fontsize=10)
+    fig.colorbar(heat, ax=list(axes), fraction=0.05, pad=0.03, label="soft attention value")
+    fig.suptitle(
+        f"{prefix}channel {channel}: {stats['min']:.4f} .. {stats['max']:.4f}{flat}", fontsize=10
     )
-    fig.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label="soft attention value")
     return {
         "channel": channel,
-        "alpha": alpha,
         "network": network,
         "stage": stage,
         "map": chosen,

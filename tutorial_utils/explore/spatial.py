@@ -1,4 +1,4 @@
-"""Lesson 03's explorer: HA-CNN's spatial attention map over an image, stage by stage.
+"""Lesson 03b's explorer: HA-CNN's spatial attention map beside an image, stage by stage.
 
 The explorer draws the map of any HACNN it is given, or of one chosen by name from a mapping
 such as ``{"trained": ..., "initial": ...}`` (the lesson passes the shipped network trained on
@@ -22,12 +22,14 @@ from matplotlib.figure import Figure
 
 from ..common.batchnorm import calibrate_batchnorm, has_measured_statistics
 from ..common.images import normalize, sample_image_names
-from ..common.plotting import overlay_map, show_image
+from ..common.plotting import show_image, show_map
 from ..common.seeding import seeded
 from ..common.validation import check_bool, check_int
 from ..hacnn.inputs import hacnn_batch
 from ..hacnn.model import HACNN, StageRecord
-from .base import STAGES, check_alpha, check_stage, prepare_figure, remembered
+from .base import STAGES, check_stage, prepare_figure, projector_figure, remembered
+
+FIGURE_SIZE = (5.8, 5.0)  # inches: 870 px at 150 dpi, about 730 px once cropped to its content
 
 
 def seeded_hacnn(seed: int = 0, num_classes: int = 10, calibrate: bool = False) -> HACNN:
@@ -137,26 +139,26 @@ def explore_spatial_map(
     image_name: str,
     stage: int,
     model: HACNN | Mapping[str, HACNN],
-    alpha: float = 0.6,
     fig: Figure | None = None,
     *,
     network: str | None = None,
     images: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, object]:
-    """Draw stage ``stage``'s spatial map over ``image_name``, with a colour bar.
+    """Draw ``image_name`` and stage ``stage``'s spatial map side by side, with a colour bar.
 
     ``model``: one HACNN, or a mapping {name: HACNN} with ``network`` naming the one to draw
     (the lesson's switch between the trained and the initial network). ``images``: named
     (3, 160, 64) images in [0, 1] offered beside the bundled photos.
-    The map (1, 1, H, W) of ``ha{stage}.soft_attn.spatial_attn`` is drawn in magma on one
-    colour scale from 0 to the largest value this network gives at this stage over *all*
-    inputs, so switching images keeps the scale and a flat map shows as one colour.
+    The map (1, 1, H, W) of ``ha{stage}.soft_attn.spatial_attn`` is drawn beside the photo,
+    never over it, so the map's colours do not mix with the photo's: each cell a flat block in
+    the photo's pixel coordinates, in magma on one colour scale from 0 to the largest value this
+    network gives at this stage over *all* inputs, so switching images keeps the scale and a
+    flat map shows as one colour. The figure is drawn for a projector (``projector_figure``).
     Returns "image", "stage", "network" (the label), "channel_mean" and "spatial" as (H, W)
     tensors, "shape" (H, W), the rounded "min", "max" of this map, "vmin", "vmax" of the
     colour scale, "statistics" ("fresh" or "measured" BatchNorm statistics) and "figure".
     """
     check_stage(stage)
-    check_alpha(alpha)
     chosen, label = pick_network(model, network)
     names, pictures = explorer_inputs(images)
     check_input_name(image_name, names)
@@ -169,19 +171,14 @@ def explore_spatial_map(
     # One scale for every input: 0 (the ReLU's floor) to this network's largest value here.
     vmax = max(float(maps["spatial"].max()), 1e-6)
 
-    fig = prepare_figure(fig, (5, 4.6))
+    fig = projector_figure(prepare_figure(fig, FIGURE_SIZE), FIGURE_SIZE)
     axes = fig.subplots(1, 2)
     show_image(axes[0], pictures[index], image_name)
     flat = " (flat)" if hi == lo else ""
-    artist = overlay_map(
-        axes[1],
-        pictures[index],
-        spatial,
-        alpha=alpha,
-        cmap="magma",
-        vmin=0.0,
-        vmax=vmax,
-        title=f"stage {stage}: spatial map{flat}\n{tuple(spatial.shape)}, {lo:.3g} .. {hi:.3g}",
+    artist = show_map(axes[1], spatial, pictures.shape[-2:], "magma", 0.0, vmax)
+    axes[1].set_title(
+        f"stage {stage}: spatial map{flat}\n{tuple(spatial.shape)}, {lo:.3g} .. {hi:.3g}",
+        fontsize=10,
     )
     fig.subplots_adjust(top=0.8)  # room for the title above the two-line panel titles
     fig.colorbar(artist, ax=list(axes), fraction=0.05, pad=0.03, label="spatial map")
