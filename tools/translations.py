@@ -92,6 +92,7 @@ WORDS = {
             "| 课 | 构建或测量的内容 | 运行时间（2 核 CPU） | 阅读与练习 |\n|---|---|---|---|"
         ),
         "map_row": "| {name} | {contents} | {runs} | {minutes} 分钟 |",
+        "appendix": "附录",
         "map_total": (
             "合计约 {hours} 小时 {minutes:02d} 分钟（含练习；阅读模型见 CONTRIBUTING.md 的"
             " “Time per lesson” 一节）。"
@@ -280,7 +281,8 @@ def lesson_map(root: Path, lang: str, link_prefix: str | None) -> str:
         total += minutes
         entry = translated.get(lesson.file)
         title = entry.title if entry else lesson.title
-        name = f"{lesson.number} {title}"
+        number = lesson.number.replace("appendix", words.get("appendix", "appendix"))
+        name = f"{number} {title}"
         if link_prefix is not None:
             name = f"[{name}]({link_prefix}{lesson.file})"
         rows.append(
