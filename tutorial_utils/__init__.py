@@ -7,7 +7,8 @@ Rooms, one concern each (docs/architecture.md draws them and their arrows):
 - ``bench``: the benchmarks, ``python -m tutorial_utils.bench``;
 - ``digits``: the experiment of lessons 08 and 08b, ``python -m tutorial_utils.digits``;
 - ``reid``: re-identification (synthetic pedestrians, Market-1501, training, evaluation, the
-  shipped model), ``python -m tutorial_utils.reid``, lessons 00, 02b-06b, 07's appendix, 09, 09b, 10 and 10b;
+  shipped model), ``python -m tutorial_utils.reid``, lessons 00, 02b-06b, 07's appendix, 09, 09b,
+  10 and 10b;
 - ``explore``: the widget explorers' logic, one module per lesson part;
 - ``explain``: Grad-CAM and activation maps, imported by the lessons only;
 - ``data``: the sample photographs and trained weights (package data).
