@@ -5,10 +5,11 @@ Rooms, one concern each (docs/architecture.md draws them and their arrows):
 - ``common``: the shared helpers (checks, device, timing, tracing, images, plotting);
 - ``infer``: ``optimize_for_inference`` and its parts, lesson 07;
 - ``bench``: the benchmarks, ``python -m tutorial_utils.bench``;
-- ``digits``: lesson 08's experiment, ``python -m tutorial_utils.digits``;
+- ``digits``: the experiment of lessons 08 and 08b, ``python -m tutorial_utils.digits``;
 - ``reid``: re-identification (synthetic pedestrians, Market-1501, training, evaluation, the
-  shipped model), ``python -m tutorial_utils.reid``, lessons 00 and 02-09;
-- ``explore``: the widget explorers' logic, one module per lesson;
+  shipped model), ``python -m tutorial_utils.reid``, lessons 00, 02b-06b, 07's appendix, 09, 09b,
+  10 and 10b;
+- ``explore``: the widget explorers' logic, one module per lesson part;
 - ``explain``: Grad-CAM and activation maps, imported by the lessons only;
 - ``data``: the sample photographs and trained weights (package data).
 The rule: rooms import rooms, never this package root; arrows point down only. This file

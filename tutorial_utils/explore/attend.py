@@ -1,4 +1,4 @@
-"""Lesson 10's explorer: several networks' attention on the same pedestrian, on one scale.
+"""Lesson 10b's explorer: several networks' attention on the same pedestrian, on one scale.
 
 Networks' soft maps live on different ranges (HA-CNN's gate [0.5, 1), a residual multiplier
 (1, 2), attention-pooling weights that average 1), so each map is drawn relative to its own

@@ -1,4 +1,4 @@
-"""Lesson 02's explorer: channel-attention weights of HA-CNN's stage features, per image.
+"""Lesson 02b's explorer: channel-attention weights of HA-CNN's stage features, per image.
 
 Two sources of weights:
 - a network the caller gives (``model=``, one HACNN or a mapping such as {"trained": ...,

@@ -1,4 +1,4 @@
-"""Lesson 05's explorer: one region (tx, ty, sx, sy) drawn on a photo, next to its crop, with
+"""Lesson 05b's explorer: one region (tx, ty, sx, sy) drawn on a photo, next to its crop, with
 the stripes of the trained or the initial network and the true part boxes when given."""
 
 from __future__ import annotations

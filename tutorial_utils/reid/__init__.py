@@ -1,10 +1,10 @@
 """Person re-identification with HA-CNN: synthetic pedestrians, a Market-1501 loader, training,
-evaluation, what attention learned (lesson 09) and what bfloat16 costs the ranking (lesson 07).
+evaluation, what attention learned (lesson 09b) and what bfloat16 costs the ranking (lesson 07).
 
 Synthetic pedestrians: drawing (one person), rendering (one image: camera, scene, clutter,
 occluders), synthetic (the data set and its card), pedestrian_figure (examples drawn for a
 lesson), difficulty (what fixed colour descriptors achieve; generation time). The attention
-experiments of lesson 10: variants (what each run changes), attention_variants (the parts),
+experiments of lesson 10b: variants (what each run changes), attention_variants (the parts),
 supervision (the losses that teach), decodability (can a stripe predictor know where the person
 stands). This room imports the reference model and the shared room.
 """

@@ -2,7 +2,7 @@
 
 Each module takes the place of one of HA-CNN's own (a stage's ``soft_attn`` or ``hard_attn``)
 and keeps the child names of the part it replaces where it keeps the part, so a checkpoint's
-keys say what was trained. ``variants.build_model`` puts them in; lesson 10 reads what they
+keys say what was trained. ``variants.build_model`` puts them in; lesson 10b reads what they
 learned.
 
 | module              | replaces     | what changes                                             |

@@ -87,7 +87,7 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ALL_VARIANTS,
         default=d.variant,
         help="the paper's ablation (global, soft, hard, harmonious) or an attention "
-        "experiment of lesson 10 (docs/reid.md lists them)",
+        "experiment of lesson 10b (docs/reid.md lists them)",
     )
     parser.add_argument(
         "--gate",

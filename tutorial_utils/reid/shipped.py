@@ -1,6 +1,6 @@
 """The HA-CNN shipped with the package, trained on synthetic pedestrians, and the data it knows.
 
-Lessons 02-06 and 09 read attention off this network *beside the same network at
+Lessons 02b-06b and 09b read attention off this network *beside the same network at
 initialisation*: a map means something only against that baseline. The weights are
 ``data/hacnn_synthetic.pt`` and the run's log ``data/hacnn_synthetic.json``; the log holds the
 data-set seed and options, so :func:`shipped_pedestrians` draws from the same distribution

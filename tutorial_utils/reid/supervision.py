@@ -1,7 +1,7 @@
 """Losses that *teach* attention where the person is, from the synthetic ground truth.
 
 A model trained with them attends because it was told to, not because re-identification
-asked for it: lesson 10 labels such runs "taught", never "emergent".
+asked for it: lesson 10b labels such runs "taught", never "emergent".
 
 - ``mask_loss``: each stage's channel-mean soft map, rescaled to [0, 1] by its range,
   against the share of each map cell the person covers (binary cross-entropy).

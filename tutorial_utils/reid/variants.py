@@ -17,7 +17,7 @@ its stripe predictors ``ha{i}.hard_attn`` would then be unused, so they are swap
 module that returns the fixed initial stripes (no parameters). The swapped-out parts leave
 the state_dict, so parameter counts are honest and checkpoints load with ``strict=True``.
 
-The attention experiments (lesson 10) are one change each from the full HA-CNN
+The attention experiments (lesson 10b) are one change each from the full HA-CNN
 (``harmonious``), listed in ``EXPERIMENTS`` with what they change: the gate's form, what it
 sees, a pooling bottleneck, a loss that teaches it, the data, the stripe predictor; and two
 controls. ``variant_spec(name)`` gives one entry; the parts are in ``attention_variants``, the
