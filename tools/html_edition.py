@@ -210,7 +210,7 @@ def write_html(
     the pages to the lessons with those stems. Returns the written lesson pages, the doc
     pages, then the index.
     """
-    sources = lesson_paths(source_dir)
+    sources = everything = lesson_paths(source_dir)
     if only is not None:
         wanted = set(only)
         unknown = wanted - {path.stem for path in sources}
@@ -229,7 +229,8 @@ def write_html(
                 cell.source = embed_images(cell.source, path.resolve())
     docs = linked_files(markdown_sources(lessons))
     doc_places = place_linked_files(docs, repository_of(source_dir), where, ".html")
-    placement = {path.resolve(): where / f"{path.stem}.html" for path in sources} | doc_places
+    # Every lesson has its place, so a page built alone (``only``) still links to its neighbours.
+    placement = {path.resolve(): where / f"{path.stem}.html" for path in everything} | doc_places
     written = []
     entries = []
     for path, nb in lessons:
