@@ -104,7 +104,7 @@ def test_no_cxx_compiler_runs_eager_and_says_so(monkeypatch) -> None:
 
 
 def test_failed_compile_runs_eager_and_says_why(monkeypatch) -> None:
-    def fail(model: HACNN, progress: bool = True) -> None:
+    def fail(model: HACNN, progress: bool = True, dtype: torch.dtype = torch.float32) -> None:
         raise RuntimeError("the linker is out to lunch")
 
     monkeypatch.setattr(optimize_module, "cxx_compiler", lambda: "/usr/bin/c++")

@@ -243,7 +243,9 @@ def test_compiling_hacnn_builds_no_eager_fast_hacnn(monkeypatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the compile path built a FastHACNN it does not use")
 
-    def fake_package(model: HACNN, progress: bool = True) -> tuple[object, PackageInfo]:
+    def fake_package(
+        model: HACNN, progress: bool = True, dtype: torch.dtype = torch.float32
+    ) -> tuple[object, PackageInfo]:
         return (lambda x: x.new_zeros(x.shape[0], 48)), PackageInfo(Path("fake.pt2"), True, 0.1)
 
     monkeypatch.setattr(optimize_module, "FastHACNN", refuse)

@@ -117,26 +117,15 @@ def _bfloat16(module: nn.Module, compile: CompileChoice, progress: bool) -> nn.M
         )
     native, note = native_bfloat16()
     on_cpu = all(p.device.type == "cpu" for p in module.parameters())
-    single = all(p.dtype == torch.float32 for p in module.parameters())
-    why_not = "compile=False" if compile is False else None
-    if why_not is None and not (on_cpu and native):
+    if compile is False:
+        why_not = "compile=False"
+    elif not (on_cpu and native):
         why_not = "compiled only on a CPU with bfloat16 units"
-    if why_not is None:
-        why_not = _why_no_package(single)
-    if why_not is None:
-        try:
-            runner, info = load_or_compile(module, progress=progress, dtype=torch.bfloat16)
-        except Exception as error:  # exporters and compilers fail in many ways; eager still works
-            why_not = f"ahead-of-time compile failed: {type(error).__name__}: {error}"[:300]
-    if why_not is None:
-        how = "loaded from the cache" if info.loaded_from_cache else "compiled and cached"
-        packaged = PackagedHACNN(runner, module.input_size, info, dtype=torch.bfloat16)
-        packaged.compile_info = CompileInfo(
-            used=True,
-            seconds=info.seconds,
-            note=f"bfloat16 ahead-of-time package {how} in {info.seconds:.1f} s; {note}",
-        )
-        return packaged
+    else:
+        packaged, why_not = _package(module, progress, torch.bfloat16)
+        if packaged is not None:
+            packaged.compile_info.note = f"bfloat16 {packaged.compile_info.note}; {note}"
+            return packaged
     low = BFloat16HACNN(module)
     low.compile_info = CompileInfo(note=f"bfloat16 ({why_not}); {note}")
     return low
@@ -160,7 +149,6 @@ def _optimize_hacnn(
     progress: bool,
 ) -> nn.Module:
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())
-    single = all(p.dtype == torch.float32 for p in model.parameters())
     if channels_last is None:
         channels_last = on_cpu
     if compile is False:
@@ -180,24 +168,33 @@ def _optimize_hacnn(
         )
         _warm_up(wrapped, example_input)
         return wrapped
-    why_not = _why_no_package(single)
-    if why_not is None:
-        try:
-            runner, info = load_or_compile(model, progress=progress)
-        except Exception as error:  # exporters and compilers fail in many ways; eager still works
-            why_not = f"ahead-of-time compile failed: {type(error).__name__}: {error}"[:300]
+    packaged, why_not = _package(model, progress, torch.float32)
+    if packaged is not None:
+        return packaged
+    message = f"optimize_for_inference: HA-CNN runs eager ({why_not})"
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    eager = FastHACNN(model, blocked, channels_last=channels_last)
+    eager.compile_info = CompileInfo(note=why_not)
+    return eager
+
+
+def _package(
+    model: HACNN, progress: bool, dtype: torch.dtype
+) -> tuple[PackagedHACNN | None, str | None]:
+    """(the ahead-of-time package of ``model`` in ``dtype``, None) or (None, why not)."""
+    why_not = _why_no_package(all(p.dtype == torch.float32 for p in model.parameters()))
     if why_not is not None:
-        message = f"optimize_for_inference: HA-CNN runs eager ({why_not})"
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-        eager = FastHACNN(model, blocked, channels_last=channels_last)
-        eager.compile_info = CompileInfo(note=why_not)
-        return eager
+        return None, why_not
+    try:
+        runner, info = load_or_compile(model, progress=progress, dtype=dtype)
+    except Exception as error:  # exporters and compilers fail in many ways; eager still works
+        return None, f"ahead-of-time compile failed: {type(error).__name__}: {error}"[:300]
     how = "loaded from the cache" if info.loaded_from_cache else "compiled and cached"
-    packaged = PackagedHACNN(runner, model.input_size, info)
+    packaged = PackagedHACNN(runner, model.input_size, info, dtype=dtype)
     packaged.compile_info = CompileInfo(
         used=True, seconds=info.seconds, note=f"ahead-of-time package {how} in {info.seconds:.1f} s"
     )
-    return packaged
+    return packaged, None
 
 
 def _why_no_package(single: bool) -> str | None:
