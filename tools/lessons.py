@@ -151,30 +151,48 @@ def _name(lesson: Lesson) -> str:
     return f"{lesson.number} {lesson.title}"
 
 
-def lesson_map(lessons: list[Lesson], minutes: dict[str, int], link_prefix: str | None) -> str:
+# The lesson map's words, so that a translated edition (tools.translations) can reuse its shape.
+MAP_WORDS = {
+    "header": (
+        "| lesson | what you build or measure | runs in (2-core CPU) | read and try |\n"
+        "|---|---|---|---|"
+    ),
+    "row": "| {name} | {contents} | {runs} | {minutes} min |",
+    "total": (
+        "About {hours} h {minutes:02d} min in all, read with the exercises done "
+        '(the reading model is in CONTRIBUTING.md, "Time per lesson").'
+    ),
+}
+
+
+def lesson_map(
+    lessons: list[Lesson],
+    minutes: dict[str, int],
+    link_prefix: str | None,
+    words: dict[str, str] = MAP_WORDS,
+) -> str:
     """The markdown table of the lessons that exist, each linked through ``link_prefix``.
 
     With ``link_prefix`` None the names are not links (lesson 00's map: a page of the HTML
-    edition built on its own must not link to lessons outside it).
+    edition built on its own must not link to lessons outside it). ``words`` gives the header,
+    the row and the total line (another language's, for a translated edition).
     """
-    rows = [
-        "| lesson | what you build or measure | runs in (2-core CPU) | read and try |",
-        "|---|---|---|---|",
-    ]
+    rows = [words["header"]]
     for lesson in lessons:
         if lesson.file in minutes:
             name = _name(lesson)
             if link_prefix is not None:
                 name = f"[{name}]({link_prefix}{lesson.file})"
             rows.append(
-                f"| {name} | {lesson.contents} | {lesson.runs} | {minutes[lesson.file]} min |"
+                words["row"].format(
+                    name=name,
+                    contents=lesson.contents,
+                    runs=lesson.runs,
+                    minutes=minutes[lesson.file],
+                )
             )
     total = sum(minutes.values())
-    rows.append("")
-    rows.append(
-        f"About {total // 60} h {total % 60:02d} min in all, read with the exercises done "
-        '(the reading model is in CONTRIBUTING.md, "Time per lesson").'
-    )
+    rows += ["", words["total"].format(hours=total // 60, minutes=total % 60)]
     return "\n".join(rows)
 
 
@@ -212,14 +230,20 @@ def _set_time_line(source: str, line: str, where: str) -> str:
     return "\n".join(lines)
 
 
-def planned_files(root: Path) -> dict[Path, str]:
-    """Every file the catalogue generates a part of, with the text it should have."""
-    lessons = load_catalogue(root / CATALOGUE)
+def all_minutes(lessons: list[Lesson], root: Path) -> dict[str, int]:
+    """Each existing lesson's minutes, by file."""
     minutes = {}
     for lesson in lessons:
         value = lesson_minutes(lesson, root)
         if value is not None:
             minutes[lesson.file] = value
+    return minutes
+
+
+def planned_files(root: Path) -> dict[Path, str]:
+    """Every file the catalogue generates a part of, with the text it should have."""
+    lessons = load_catalogue(root / CATALOGUE)
+    minutes = all_minutes(lessons, root)
     files: dict[Path, str] = {}
     readme = root / "README.md"
     files[readme] = _replace_between(

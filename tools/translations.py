@@ -27,8 +27,8 @@ between lessons, e.g. when a lesson is split in two). A usage mistake is one lin
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
-import os
 import re
 import sys
 import tomllib
@@ -44,11 +44,13 @@ from tools.lessons import (
     MAP_BEGIN,
     MAP_END,
     TIME_MARK,
+    all_minutes,
     lesson_minutes,
     load_catalogue,
     strip_generated,
 )
-from tools.links import relative_links, resolve
+from tools.lessons import lesson_map as english_lesson_map
+from tools.links import rewrite_links
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ("zh",)
@@ -82,21 +84,22 @@ class CellState:
     detail: str = ""
 
 
-# Words for the generated parts of a translated lesson, per language.
+# Words for the generated parts of a translated lesson, per language: the time line, the
+# lesson map's header, row and total (tools.lessons.MAP_WORDS in English), "appendix".
 WORDS = {
     "zh": {
         "time": (
             "**时间：**阅读并完成练习约 {minutes} 分钟；在 2 核 CPU 上运行全部单元格需要 {runs}。"
         ),
-        "map_header": (
+        "header": (
             "| 课 | 构建或测量的内容 | 运行时间（2 核 CPU） | 阅读与练习 |\n|---|---|---|---|"
         ),
-        "map_row": "| {name} | {contents} | {runs} | {minutes} 分钟 |",
-        "appendix": "附录",
-        "map_total": (
+        "row": "| {name} | {contents} | {runs} | {minutes} 分钟 |",
+        "total": (
             "合计约 {hours} 小时 {minutes:02d} 分钟（含练习；阅读模型见 CONTRIBUTING.md 的"
             " “Time per lesson” 一节）。"
         ),
+        "appendix": "附录",
     }
 }
 
@@ -254,47 +257,24 @@ class _Placement(Mapping[Path, Path]):
         return True
 
 
-def _relink(text: str, lesson: Path, placement: _Placement) -> str:
-    """``text`` written beside the English ``lesson``, with its links fixed for the copy."""
-    pieces, last = [], 0
-    for link in relative_links(text):
-        target = resolve(link, lesson)
-        if target not in placement:
-            raise ValueError(f"{lesson.name}: the link {link.path!r} points to nothing")
-        href = Path(os.path.relpath(placement[target], placement.translated)).as_posix()
-        pieces += [text[last : link.start], href + (f"#{link.anchor}" if link.anchor else "")]
-        last = link.end
-    pieces.append(text[last:])
-    return "".join(pieces)
-
-
 def lesson_map(root: Path, lang: str, link_prefix: str | None) -> str:
-    """The lesson map in ``lang`` (as tools.lessons makes the English one)."""
+    """The lesson map in ``lang``: tools.lessons' map of the translated catalogue entries."""
     words = WORDS[lang]
     translated = read_catalogue(root, lang)
-    rows = [words["map_header"]]
-    total = 0
-    for lesson in load_catalogue(root / CATALOGUE):
-        minutes = lesson_minutes(lesson, root)
-        if minutes is None:
-            continue
-        total += minutes
+    english = load_catalogue(root / CATALOGUE)
+    lessons = []
+    for lesson in english:
         entry = translated.get(lesson.file)
-        title = entry.title if entry else lesson.title
-        number = lesson.number.replace("appendix", words.get("appendix", "appendix"))
-        name = f"{number} {title}"
-        if link_prefix is not None:
-            name = f"[{name}]({link_prefix}{lesson.file})"
-        rows.append(
-            words["map_row"].format(
-                name=name,
-                contents=entry.contents if entry else lesson.contents,
-                runs=entry.runs if entry else lesson.runs,
-                minutes=minutes,
+        number = lesson.number.replace("appendix", words["appendix"])
+        if entry is None:
+            lessons.append(dataclasses.replace(lesson, number=number))
+            continue
+        lessons.append(
+            dataclasses.replace(
+                lesson, number=number, title=entry.title, contents=entry.contents, runs=entry.runs
             )
         )
-    rows += ["", words["map_total"].format(hours=total // 60, minutes=total % 60)]
-    return "\n".join(rows)
+    return english_lesson_map(lessons, all_minutes(english, root), link_prefix, words)
 
 
 def _fill_generated(text: str, root: Path, lang: str, lesson: Path) -> str:
@@ -328,7 +308,8 @@ def translated_notebook(root: Path, lang: str, lesson: Path) -> str:
             continue
         block = store.get(cell.id)
         text = block.text if block is not None and not block.todo else cell.source
-        cell.source = _relink(_fill_generated(text, root, lang, lesson), lesson, placement)
+        text = _fill_generated(text, root, lang, lesson)
+        cell.source = rewrite_links(text, lesson, placement.translated / lesson.name, placement)
     out.metadata["translation"] = {"language": lang, "from": f"../{lesson.name}"}
     return nbformat.writes(out) + "\n"
 
